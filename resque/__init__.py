@@ -1,0 +1,85 @@
+"""resque: Redis-backed background jobs, wire-compatible with Ruby Resque.
+
+Module-level functions act on a default client that is built on first use
+(from ``RESQUE_REDIS_URL``/``REDIS_URL`` or the embedded server); replace
+it with ``resque.set_client(...)``. Importing the package does no I/O.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ._accel import IMPLEMENTATION
+from .client import Resque, WorkerInfo, get_client, job, set_client
+from .errors import (
+    ConfigurationError, DirtyExit, DontPerform, JobNotAllowed, NoClassError, NoQueueError,
+    PayloadError, PruneDeadWorkerDirtyExit, RedisUnavailable, ResqueError, TermException,
+)
+from .job import Job, JobArgumentError
+from .keys import __version__
+from .registry import Registry, default_registry
+
+__all__ = [
+    "ConfigurationError", "DirtyExit", "DontPerform", "Job", "JobArgumentError", "JobNotAllowed",
+    "NoClassError", "NoQueueError", "PayloadError", "PruneDeadWorkerDirtyExit", "RedisUnavailable",
+    "Registry", "Resque", "ResqueError", "TermException", "WorkerInfo", "__version__",
+    "default_registry", "dequeue", "enqueue", "enqueue_many", "enqueue_to", "get_client",
+    "implementation", "info", "job", "peek", "queues", "remove_queue", "reserve", "set_client",
+    "size", "workers", "working",
+]
+
+
+def implementation() -> str:
+    """Return ``"cython"`` when the compiled hot path is in use, else ``"python"``."""
+    return IMPLEMENTATION
+
+
+def enqueue(job: Any, *args: Any) -> bool | None:
+    """Enqueue ``job`` on its queue using the default client."""
+    return get_client().enqueue(job, *args)
+
+
+def enqueue_to(queue: str, job: Any, *args: Any) -> bool | None:
+    """Enqueue ``job`` on ``queue`` using the default client."""
+    return get_client().enqueue_to(queue, job, *args)
+
+
+def enqueue_many(job: Any, args_list: Any, queue: str | None = None) -> int:
+    """Enqueue many jobs in one round trip using the default client."""
+    return get_client().enqueue_many(job, args_list, queue)
+
+
+def dequeue(job: Any, *args: Any) -> int | None:
+    """Remove queued jobs of ``job`` using the default client."""
+    return get_client().dequeue(job, *args)
+
+
+def reserve(queue: str) -> Job | None:
+    return get_client().reserve(queue)
+
+
+def size(queue: str) -> int:
+    return get_client().size(queue)
+
+
+def peek(queue: str, start: int = 0, count: int = 1) -> Any:
+    return get_client().peek(queue, start, count)
+
+
+def queues() -> list[str]:
+    return get_client().queues()
+
+
+def remove_queue(queue: str) -> None:
+    get_client().remove_queue(queue)
+
+
+def info() -> dict[str, Any]:
+    return get_client().info()
+
+
+def workers() -> list[WorkerInfo]:
+    return get_client().workers()
+
+
+def working() -> list[WorkerInfo]:
+    return get_client().working()

@@ -1,0 +1,68 @@
+"""Optional third-party speedups: orjson and setproctitle, with fallbacks.
+
+Both JSON encoders write Ruby's compact shape: no spaces, raw UTF-8,
+control characters as lower-case ``\\u00XX``, ``/`` unescaped.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable
+
+_BIG_INT = re.compile(rb"(?<![\d.eE+-])-?\d{19,}(?![\d.eE])")
+
+
+def _std_dumps(obj: Any) -> bytes:
+    return json.dumps(
+        obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _std_loads(data: bytes | str) -> Any:
+    return json.loads(data)
+
+
+try:
+    import orjson
+
+    _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def dumps(obj: Any) -> bytes:
+        """Encode ``obj`` as compact UTF-8 JSON; refuse NaN and non-JSON types."""
+        try:
+            out = orjson.dumps(obj, option=_PASSTHROUGH)
+        except orjson.JSONEncodeError as exc:
+            if "Integer exceeds 64-bit range" in str(exc):
+                return _std_dumps(obj)  # Ruby keeps big integers exact
+            raise TypeError(str(exc)) from None
+        if b"null" in out:
+            _std_dumps(obj)  # orjson writes NaN as null: let stdlib refuse it
+        return out
+
+    def loads(data: bytes | str) -> Any:
+        """Decode JSON, keeping integers beyond 64 bits exact."""
+        if _BIG_INT.search(data if isinstance(data, bytes) else data.encode()):
+            return _std_loads(data)
+        return orjson.loads(data)
+
+    JSONDecodeError: type[ValueError] = orjson.JSONDecodeError
+    JSON_IMPLEMENTATION = "orjson"
+except ImportError:  # pragma: no cover - exercised by the fallback test
+    dumps = _std_dumps
+    loads = _std_loads
+    JSONDecodeError = json.JSONDecodeError
+    JSON_IMPLEMENTATION = "json"
+
+try:
+    from setproctitle import getproctitle, setproctitle
+except ImportError:  # pragma: no cover
+    def setproctitle(title: str) -> None:
+        """Do nothing: setproctitle is not installed."""
+
+    def getproctitle() -> str:
+        return ""
+
+set_title: Callable[[str], None] = setproctitle
+get_title: Callable[[], str] = getproctitle
+std_dumps = _std_dumps
+std_loads = _std_loads

@@ -1,0 +1,345 @@
+"""The ``Resque`` client: enqueue, inspect and manage jobs on one Redis."""
+from __future__ import annotations
+
+import inspect
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import redis
+
+from ._accel import decode_payload, encode_payload
+from ._compat import dumps, loads
+from .connection import Connection, connect
+from .errors import JobNotAllowed, NoClassError, PayloadError
+from .failure import FailureBackend, backend_from_env
+from .job import Job, run_hooks
+from .keys import Keys, parse_worker_id
+from .registry import JobSpec, Registry, default_registry
+from .stats import RedisStats, StatStore
+from .store import Store, text
+
+
+@dataclass
+class WorkerInfo:
+    """A registered worker as Redis shows it."""
+
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    job: dict[str, Any] | None = None
+    started: str | None = None
+    heartbeat: str | None = None
+    processed: int = 0
+    failed: int = 0
+
+    @property
+    def state(self) -> str:
+        return "working" if self.job else "idle"
+
+    @property
+    def local(self) -> bool:
+        return self.host == socket.gethostname()
+
+
+def _decode_record(raw: bytes | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        value = loads(raw)
+    except ValueError:
+        return {"queue": None, "payload": text(raw)}
+    return value if isinstance(value, dict) else None
+
+
+class Resque:
+    """A client for one Redis connection and namespace."""
+
+    def __init__(
+        self,
+        redis: "str | redis.Redis[bytes] | Connection | None" = None,
+        namespace: str | None = None,
+        *,
+        registry: Registry | None = None,
+        failure: "FailureBackend | Callable[[Store], FailureBackend] | None" = None,
+        stats: "StatStore | None" = None,
+        inline: bool = False,
+        data_dir: "str | os.PathLike[str] | None" = None,
+    ):
+        self.connection = connect(redis, namespace, data_dir)
+        self.keyspace = Keys(self.connection.namespace)
+        self.store = Store(self.connection.redis, self.keyspace)
+        self.registry = registry or default_registry
+        if failure is None:
+            failure = backend_from_env(self.store)
+        elif not isinstance(failure, FailureBackend):
+            failure = failure(self.store)
+        self.failure: FailureBackend = failure
+        self.stats: StatStore = stats if stats is not None else RedisStats(self.store)
+        self.inline = inline
+
+    @property
+    def redis(self) -> "redis.Redis[bytes]":
+        return self.connection.redis
+
+    @property
+    def namespace(self) -> str:
+        return self.connection.namespace
+
+    @property
+    def redis_id(self) -> str:
+        """A display string for the server and namespace (no password)."""
+        return f"{self.connection.description}/{self.namespace}"
+
+    def __repr__(self) -> str:
+        return f"Resque Client connected to {self.redis_id}"
+
+    # -- defining and enqueueing -----------------------------------------
+
+    def _spec(self, job: Any) -> JobSpec:
+        if isinstance(job, str):
+            if not job:
+                raise NoClassError("Jobs must be given a class.")
+            try:
+                return self.registry.resolve(job)
+            except JobNotAllowed:
+                return JobSpec(job, None)  # a job this process does not define
+        return self.registry.spec_for(job)
+
+    def validate(self, job: Any, queue: str | None = None) -> str:
+        """Return the queue for ``job`` or raise ``NoQueueError``/``NoClassError``."""
+        spec = self._spec(job)
+        return self.registry.queue_for(spec, queue)
+
+    def _hooks(self, spec: JobSpec, prefix: str) -> tuple[Callable[..., Any], ...]:
+        return spec.hooks(prefix) if spec.target is not None else ()
+
+    def enqueue(self, job: Any, *args: Any) -> bool | None:
+        """Push a job onto its own queue; return None if a hook vetoed it."""
+        spec = self._spec(job)
+        return self._enqueue(self.registry.queue_for(spec), spec, args)
+
+    def enqueue_to(self, queue: str, job: Any, *args: Any) -> bool | None:
+        """Push a job onto ``queue``; return None if a hook vetoed it."""
+        spec = self._spec(job)
+        return self._enqueue(self.registry.queue_for(spec, queue), spec, args)
+
+    def _enqueue(self, queue: str, spec: JobSpec, args: Sequence[Any]) -> bool | None:
+        if any(r is False for r in run_hooks(self._hooks(spec, "before_enqueue"), *args)):
+            return None
+        payload = encode_payload(spec.name, list(args))
+        if self.inline:
+            self._perform_inline(spec, payload)
+        else:
+            self.store.push(queue, payload)
+        run_hooks(self._hooks(spec, "after_enqueue"), *args)
+        return True
+
+    def _perform_inline(self, spec: JobSpec, payload: bytes) -> None:
+        if spec.target is None:
+            raise JobNotAllowed(f"job class {spec.name!r} is not defined here; inline mode cannot run it")
+        job = Job("inline", decode_payload(payload))
+        job.perform(self.registry)
+
+    def enqueue_many(self, job: Any, args_list: Iterable[Sequence[Any]],
+                     queue: str | None = None) -> int:
+        """Push many jobs of one class in one round trip; return how many.
+
+        Enqueue hooks run for each job; a job vetoed by a hook is skipped.
+        """
+        spec = self._spec(job)
+        q = self.registry.queue_for(spec, queue)
+        before = self._hooks(spec, "before_enqueue")
+        after = self._hooks(spec, "after_enqueue")
+        kept: list[Sequence[Any]] = []
+        for args in args_list:
+            if before and any(r is False for r in run_hooks(before, *args)):
+                continue
+            kept.append(args)
+        payloads = [encode_payload(spec.name, list(a)) for a in kept]
+        if self.inline:
+            for p in payloads:
+                self._perform_inline(spec, p)
+        else:
+            self.store.push_many(q, payloads)
+        if after:
+            for args in kept:
+                run_hooks(after, *args)
+        return len(payloads)
+
+    def dequeue(self, job: Any, *args: Any, queue: str | None = None) -> int | None:
+        """Remove queued jobs of a class (with ``args``: only exact matches)."""
+        spec = self._spec(job)
+        q = self.registry.queue_for(spec, queue)
+        if any(r is False for r in run_hooks(self._hooks(spec, "before_dequeue"), *args)):
+            return None
+        if args:
+            removed = self.store.remove_from_queue(q, encode_payload(spec.name, list(args)))
+        else:
+            removed = 0
+            for raw in self.store.queue_range(q):
+                try:
+                    name = decode_payload(raw).get("class")
+                except PayloadError:
+                    continue
+                if name == spec.name:
+                    removed += self.store.remove_from_queue(q, raw)
+        run_hooks(self._hooks(spec, "after_dequeue"), *args)
+        return removed
+
+    # -- raw queue access -------------------------------------------------
+
+    def push(self, queue: str, item: Any) -> None:
+        """Push any JSON-able item onto a queue as is."""
+        self.store.push(queue, dumps(item))
+
+    def pop(self, queue: str) -> Any:
+        """Pop and decode the head of a queue, or None."""
+        raw = self.store.pop(queue)
+        return None if raw is None else loads(raw)
+
+    def reserve(self, queue: str) -> Job | None:
+        """Pop the head of a queue as a ``Job`` (no worker bookkeeping)."""
+        raw = self.store.pop(queue)
+        return None if raw is None else Job(queue, decode_payload(raw))
+
+    def size(self, queue: str) -> int:
+        return self.store.size(queue)
+
+    def peek(self, queue: str, start: int = 0, count: int = 1) -> Any:
+        """Return decoded jobs without removing them (one item when count is 1)."""
+        raws = self.store.queue_range(queue, start, count)
+        items = [_loads_or_text(r) for r in raws]
+        if count == 1:
+            return items[0] if items else None
+        return items
+
+    def queues(self) -> list[str]:
+        return sorted(self.store.queue_names())
+
+    def queue_sizes(self) -> dict[str, int]:
+        return self.store.queue_sizes()
+
+    def remove_queue(self, queue: str) -> None:
+        self.store.remove_queue(queue)
+
+    def clear_queue(self, queue: str) -> int:
+        return self.store.clear_queue(queue)
+
+    def watch_queue(self, queue: str) -> None:
+        self.store.watch_queue(queue)
+
+    def keys(self) -> list[str]:
+        """Every key under the namespace, without the prefix."""
+        return self.store.all_keys()
+
+    # -- workers and info ---------------------------------------------------
+
+    def workers(self, details: bool = False) -> list[WorkerInfo]:
+        """Return every registered worker, sorted by id."""
+        ids = sorted(self.store.worker_ids())
+        records = self.store.worker_jobs(ids)
+        out = []
+        for wid, raw in zip(ids, records):
+            try:
+                host, pid, queues = parse_worker_id(wid)
+            except ValueError:
+                continue
+            info = WorkerInfo(wid, host, pid, queues, _decode_record(raw))
+            if details:
+                info.started, info.processed, info.failed, info.heartbeat = \
+                    self.store.worker_details(wid)
+            out.append(info)
+        return out
+
+    def worker(self, worker_id: str) -> WorkerInfo | None:
+        """Return one worker with its details, or None if not registered."""
+        if not self.store.worker_exists(worker_id):
+            return None
+        try:
+            host, pid, queues = parse_worker_id(worker_id)
+        except ValueError:
+            return None
+        info = WorkerInfo(worker_id, host, pid, queues,
+                          _decode_record(self.store.worker_job(worker_id)))
+        info.started, info.processed, info.failed, info.heartbeat = \
+            self.store.worker_details(worker_id)
+        return info
+
+    def working(self) -> list[WorkerInfo]:
+        """Return the workers that hold a job, oldest ``run_at`` first."""
+        busy = [w for w in self.workers() if w.job]
+        return sorted(busy, key=lambda w: str((w.job or {}).get("run_at", "")))
+
+    def info(self) -> dict[str, Any]:
+        """Return Ruby's ``Resque.info`` fields."""
+        sizes = self.store.queue_sizes()
+        workers = self.workers()
+        return {
+            "pending": sum(sizes.values()),
+            "processed": self.stats.get("processed"),
+            "queues": len(sizes),
+            "workers": len(workers),
+            "working": sum(1 for w in workers if w.job),
+            "failed": self.store.failure_count("failed"),
+            "servers": [self.redis_id],
+            "environment": os.environ.get("RAILS_ENV") or os.environ.get("RACK_ENV") or "development",
+        }
+
+    # -- failures -------------------------------------------------------------
+
+    def failed_count(self) -> int:
+        return self.failure.count()
+
+
+def _loads_or_text(raw: bytes) -> Any:
+    try:
+        return loads(raw)
+    except ValueError:
+        return text(raw)
+
+
+# -- the default client -------------------------------------------------------
+
+_default: Resque | None = None
+
+
+def get_client() -> Resque:
+    """Return the default client, building it on first use."""
+    global _default
+    if _default is None:
+        _default = Resque()
+    return _default
+
+
+def set_client(client: "Resque | str | redis.Redis[bytes] | None", namespace: str | None = None) -> Resque | None:
+    """Replace the default client (a ``Resque``, a URL or a redis client); None resets it."""
+    global _default
+    if client is None or isinstance(client, Resque):
+        _default = client
+    else:
+        _default = Resque(client, namespace)
+    return _default
+
+
+def job(queue: str | None = None, name: str | None = None,
+        registry: Registry | None = None) -> Callable[[Any], Any]:
+    """Register a class or function as a job: ``@resque.job(queue="mail")``.
+
+    A decorated function gains ``.enqueue(*args)`` and ``.enqueue_to(queue,
+    *args)`` on the default client. ``name`` may be Ruby-style
+    (``Mail::Deliver``) so this process can serve jobs enqueued by Ruby.
+    """
+    reg = registry or default_registry
+
+    def decorate(target: Any) -> Any:
+        spec = reg.register(target, name=name, queue=queue)
+        target.__resque_job__ = spec
+        if not inspect.isclass(target):
+            target.enqueue = lambda *args: get_client().enqueue(target, *args)
+            target.enqueue_to = lambda q, *args: get_client().enqueue_to(q, target, *args)
+        return target
+
+    return decorate

@@ -1,0 +1,77 @@
+"""The exception tree: every library error derives from ResqueError."""
+from __future__ import annotations
+
+
+class ResqueError(Exception):
+    """Root of every error this library raises on purpose."""
+
+
+class ConfigurationError(ResqueError):
+    """A connection, namespace or option was given in a form we cannot use."""
+
+
+class RedisUnavailable(ResqueError):
+    """The Redis server could not be reached or refused the command."""
+
+
+class NoQueueError(ResqueError):
+    """A job has no queue, or a worker was given no queue (Ruby's name)."""
+
+
+class NoClassError(ResqueError):
+    """A job was given an empty class name (Ruby's name)."""
+
+
+class PayloadError(ResqueError):
+    """A queue element is not a decodable job payload."""
+
+
+class JobNotAllowed(ResqueError):
+    """A payload names a job that is not registered or not importable."""
+
+
+class DontPerform(ResqueError):
+    """Raised by a ``before_perform`` hook to skip the job quietly."""
+
+
+class DirtyExit(ResqueError):
+    """A job's process ended without reporting (Ruby's ``Resque::DirtyExit``)."""
+
+    ruby_name = "Resque::DirtyExit"
+
+    def __init__(self, message: str = "Job still being processed", status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class PruneDeadWorkerDirtyExit(DirtyExit):
+    """A dead worker was pruned while it held a job."""
+
+    ruby_name = "Resque::PruneDeadWorkerDirtyExit"
+
+    def __init__(self, worker_id: str, job_class: str | None):
+        super().__init__(
+            f"Worker {worker_id} did not gracefully exit while processing "
+            f"{job_class or '<Unknown Job>'}"
+        )
+
+
+class TermException(BaseException):
+    """Raised inside a job when the worker asks it to stop (TERM_CHILD).
+
+    It derives from BaseException so that ``except Exception`` in a job
+    cannot swallow a shutdown, as Ruby's ``SignalException`` subclass.
+    """
+
+    ruby_name = "Resque::TermException"
+
+
+def exception_name(exc: BaseException) -> str:
+    """Return the name a failure record shows for ``exc``."""
+    ruby = getattr(type(exc), "ruby_name", None)
+    if isinstance(ruby, str):
+        return ruby
+    cls = type(exc)
+    if cls.__module__ in ("builtins", "__main__"):
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -1,0 +1,158 @@
+"""Ruby's ``Failure::Redis`` and ``Failure::RedisMultiQueue`` backends."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from .._compat import dumps
+from .._accel import encode_payload
+from ..keys import failed_at, failed_list_name
+from ..store import Store
+from .base import Failure, FailureBackend, digest
+
+DEFAULT_LIST = "failed"
+_CHUNK = 1000
+
+
+class RedisFailure(FailureBackend):
+    """All failures in one list, ``<ns>:failed`` (the default backend)."""
+
+    multi_queue = False
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- which lists ------------------------------------------------------
+
+    def list_for(self, job_queue: str) -> str:
+        """Return the list a failure from ``job_queue`` goes to."""
+        return failed_list_name(job_queue) if self.multi_queue else DEFAULT_LIST
+
+    def queues(self) -> list[str]:
+        return self.store.failed_queue_names() if self.multi_queue else [DEFAULT_LIST]
+
+    def _lists(self, queue: str | None) -> list[str]:
+        if queue is not None and queue != DEFAULT_LIST:
+            if not self.multi_queue:
+                raise ValueError(f"the redis failure backend has one list, not {queue!r}")
+            return [queue]
+        return self.queues()
+
+    # -- writing ------------------------------------------------------------
+
+    def save(self, record: bytes, queue: str) -> None:
+        self.store.failure_push(self.list_for(queue), record, register=self.multi_queue)
+
+    # -- reading ------------------------------------------------------------
+
+    def count(self, queue: str | None = None, class_name: str | None = None) -> int:
+        lists = self._lists(queue)
+        if class_name is None:
+            return sum(self.store.failure_count(n) for n in lists)
+        return sum(1 for n in lists for f in self._scan(n) if f.job_class == class_name)
+
+    def all(self, offset: int = 0, limit: int = 1, queue: str | None = None) -> list[Failure]:
+        name = self._lists(queue)[0] if self._lists(queue) else DEFAULT_LIST
+        raws = self.store.failure_range(name, offset, limit)
+        return [Failure(name, offset + i, raw) for i, raw in enumerate(raws)]
+
+    def _scan(self, name: str, start: int = 0) -> Iterator[Failure]:
+        while True:
+            chunk = self.store.failure_range(name, start, _CHUNK)
+            for i, raw in enumerate(chunk):
+                yield Failure(name, start + i, raw)
+            if len(chunk) < _CHUNK:
+                return
+            start += _CHUNK
+
+    def each(self, offset: int = 0, limit: int | None = None, queue: str | None = None,
+             class_name: str | None = None, order: str = "desc") -> Iterator[Failure]:
+        """Yield failures of a window like Ruby: ``desc`` reverses within it."""
+        name = (self._lists(queue) or [DEFAULT_LIST])[0]
+        if class_name is not None:
+            found = [f for f in self._scan(name, offset) if f.job_class == class_name]
+            window = found[:limit] if limit is not None else found
+        else:
+            n = self.store.failure_count(name) - offset if limit is None else limit
+            window = self.all(offset, n, name)
+        yield from (reversed(window) if order == "desc" else window)
+
+    def find(self, failure_id: str, queue: str | None = None) -> Failure | None:
+        """Return the record whose id (or id prefix) is ``failure_id``."""
+        for name in self._lists(queue):
+            for f in self._scan(name):
+                if digest(f.raw).startswith(failure_id):
+                    return f
+        return None
+
+    def _resolve(self, failure: Failure | int | str, queue: str | None) -> Failure | None:
+        if isinstance(failure, Failure):
+            return failure
+        if isinstance(failure, int):
+            got = self.all(failure, 1, queue)
+            return got[0] if got else None
+        return self.find(failure, queue)
+
+    # -- changing -----------------------------------------------------------
+
+    def requeue(self, failure: Failure | int | str, queue: str | None = None) -> str | None:
+        """Mark the record ``retried_at`` in place and push its job again.
+
+        Return the ``retried_at`` text, or None when the record is gone.
+        """
+        f = self._resolve(failure, queue)
+        if f is None:
+            return None
+        data = f.data
+        stamp = data["retried_at"] = failed_at(zone=not self.multi_queue)
+        job_queue = f.queue or "failed"
+        name = f.job_class or ""
+        payload = encode_payload(name, f.args)
+        found = self.store.failure_edit(
+            f.list_name, "retry", f.index, digest(f.raw), dumps(data), payload, job_queue)
+        return stamp if found >= 0 else None
+
+    def remove(self, failure: Failure | int | str, queue: str | None = None) -> bool:
+        f = self._resolve(failure, queue)
+        if f is None:
+            return False
+        return self.store.failure_edit(f.list_name, "remove", f.index, digest(f.raw)) >= 0
+
+    def clear(self, queue: str | None = None) -> int:
+        return sum(self.store.failure_clear(n) for n in self._lists(queue))
+
+    def _requeue_where(self, lists: list[str], queue: str | None = None, class_name: str | None = None) -> int:
+        done = 0
+        for name in lists:
+            for f in list(self._scan(name)):
+                if queue is not None and f.queue != queue:
+                    continue
+                if class_name is not None and f.job_class != class_name:
+                    continue
+                done += self.requeue(f) is not None
+        return done
+
+    def requeue_all(self) -> int:
+        return self._requeue_where(self.queues())
+
+    def requeue_queue(self, job_queue: str) -> int:
+        if self.multi_queue:
+            return self._requeue_where([failed_list_name(job_queue)])
+        return self._requeue_where([DEFAULT_LIST], queue=job_queue)
+
+    def requeue_class(self, class_name: str) -> int:
+        return self._requeue_where(self.queues(), class_name=class_name)
+
+    def remove_queue(self, job_queue: str) -> int:
+        if self.multi_queue:
+            return self.clear(failed_list_name(job_queue))
+        removed = 0
+        for f in list(self._scan(DEFAULT_LIST)):
+            if f.queue == job_queue and self.remove(f):
+                removed += 1
+        return removed
+
+
+class RedisMultiQueueFailure(RedisFailure):
+    """One failure list per job queue: ``<ns>:<queue>_failed``."""
+
+    multi_queue = True

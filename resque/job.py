@@ -1,0 +1,122 @@
+"""A reserved job: its queue and payload, run with Ruby's perform hooks."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from ._accel import decode_payload, encode_payload
+from .errors import DontPerform, JobNotAllowed, ResqueError
+from .failure.base import FailureBackend
+from .registry import JobSpec, Registry
+
+__all__ = ["Job", "JobArgumentError", "decode_payload", "encode_payload", "run_hooks"]
+
+
+class JobArgumentError(ResqueError, TypeError):
+    """A job was called with arguments its ``perform`` does not accept."""
+
+
+def run_hooks(hooks: tuple[Callable[..., Any], ...], *args: Any) -> list[Any]:
+    """Call every hook with ``args``; return their results."""
+    return [hook(*args) for hook in hooks]
+
+
+def _call(spec: JobSpec, args: list[Any]) -> Any:
+    perform = spec.perform
+    try:
+        return perform(*args)
+    except TypeError as exc:
+        try:
+            inspect.signature(perform).bind(*args)
+        except TypeError as bind_error:
+            raise JobArgumentError(
+                f"wrong arguments for job {spec.name}: {bind_error} (got {len(args)})"
+            ) from exc
+        except ValueError:
+            pass
+        raise
+
+
+class Job:
+    """A job taken from a queue: the queue name and the decoded payload."""
+
+    __slots__ = ("queue", "payload", "_spec", "_failed")
+
+    def __init__(self, queue: str, payload: Any):
+        self.queue = queue
+        self.payload = payload
+        self._spec: JobSpec | None = None
+        self._failed = False
+
+    def __repr__(self) -> str:
+        return f"Job({self.queue!r}, {self.name!r}, {self.args!r})"
+
+    @property
+    def name(self) -> str | None:
+        p = self.payload
+        return p.get("class") if isinstance(p, dict) else None
+
+    @property
+    def args(self) -> list[Any]:
+        p = self.payload
+        args = p.get("args") if isinstance(p, dict) else None
+        return args if isinstance(args, list) else ([] if args is None else [args])
+
+    def spec(self, registry: Registry) -> JobSpec:
+        """Resolve the payload's class name, or raise ``JobNotAllowed``."""
+        if self._spec is None:
+            self._spec = registry.resolve(self.name)
+        return self._spec
+
+    def perform(self, registry: Registry) -> bool:
+        """Run the job with its hooks; return False if a hook skipped it.
+
+        Order: before_perform*, around_perform* (first is outermost),
+        perform, after_perform*. On any exception the on_failure* hooks run
+        once and the exception propagates.
+        """
+        try:
+            spec = self.spec(registry)
+            args = self.args
+            try:
+                run_hooks(spec.hooks("before_perform"), *args)
+            except DontPerform:
+                return False
+            ran = False
+
+            def innermost() -> None:
+                nonlocal ran
+                _call(spec, args)
+                ran = True
+
+            call = innermost
+            for hook in reversed(spec.hooks("around_perform")):
+                call = (lambda h, inner: lambda: h(*args, inner))(hook, call)
+            call()
+            if not ran:
+                return False
+            run_hooks(spec.hooks("after_perform"), *args)
+            return True
+        except BaseException as exc:
+            self.run_failure_hooks(exc, registry)
+            raise
+
+    def run_failure_hooks(self, exc: BaseException, registry: Registry) -> None:
+        """Run on_failure* hooks once per job; skip if the class is unknown."""
+        if self._failed:
+            return
+        self._failed = True
+        try:
+            spec = self.spec(registry)
+        except JobNotAllowed:
+            return
+        run_hooks(spec.hooks("on_failure"), exc, *self.args)
+
+    def fail(self, exc: BaseException, registry: Registry, backend: FailureBackend,
+             worker: str = "") -> bytes:
+        """Run failure hooks and record the failure; return the record."""
+        try:
+            self.run_failure_hooks(exc, registry)
+        finally:
+            record = backend.record(exc, worker, self.queue, self.payload)
+        return record

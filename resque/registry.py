@@ -1,0 +1,146 @@
+"""Job names to callables: the security boundary between payloads and code.
+
+A payload may only run a job that was registered (``@resque.job`` or
+``Registry.register``) or a class with ``perform`` whose dotted path
+starts with an allowed import prefix. Nothing else is ever imported.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .errors import JobNotAllowed, NoClassError, NoQueueError
+
+HOOK_PREFIXES = (
+    "before_enqueue", "after_enqueue", "before_dequeue", "after_dequeue",
+    "before_perform", "around_perform", "after_perform", "on_failure",
+)
+
+
+@dataclass(eq=False)
+class JobSpec:
+    """A runnable job: its wire name, default queue and callable."""
+
+    name: str
+    target: Any
+    queue: str | None = None
+    _hooks: dict[str, tuple[Callable[..., Any], ...]] = field(default_factory=dict, repr=False)
+
+    @property
+    def perform(self) -> Callable[..., Any]:
+        """Return the callable that runs the job with its arguments."""
+        target = self.target
+        if inspect.isclass(target):
+            attr = inspect.getattr_static(target, "perform", None)
+            if inspect.isfunction(attr):  # a plain instance method: make an instance
+                return target().perform  # type: ignore[no-any-return]
+            return target.perform  # type: ignore[no-any-return]
+        return target  # type: ignore[no-any-return]
+
+    def hooks(self, prefix: str) -> tuple[Callable[..., Any], ...]:
+        """Return the hook methods named ``prefix*``, sorted as strings (Ruby order)."""
+        found = self._hooks.get(prefix)
+        if found is None:
+            names = getattr(self.target, "hooks", None) if inspect.isclass(self.target) else None
+            if not isinstance(names, (list, tuple)):
+                names = dir(self.target) if inspect.isclass(self.target) else []
+            found = tuple(getattr(self.target, n) for n in sorted(n for n in names if n.startswith(prefix)))
+            self._hooks[prefix] = found
+        return found
+
+
+def classify(name: str) -> str:
+    """Turn ``some-job`` into ``SomeJob`` as Ruby's constantize does."""
+    if "-" not in name:
+        return name
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+def dotted_name(target: Any) -> str:
+    """Return the default wire name of a class or function: its dotted path."""
+    return f"{target.__module__}.{target.__qualname__}"
+
+
+def queue_of(target: Any) -> str | None:
+    """Return the queue a class declares (``queue`` attribute or method)."""
+    queue = getattr(target, "queue", None)
+    if callable(queue) and not isinstance(queue, str):
+        queue = queue()
+    return queue if isinstance(queue, str) and queue else None
+
+
+class Registry:
+    """Map wire names to job specs; resolve names from payloads safely."""
+
+    def __init__(self, allowed_prefixes: Iterable[str] = ()):
+        self._by_name: dict[str, JobSpec] = {}
+        self._by_target: dict[int, JobSpec] = {}
+        self.allowed_prefixes: list[str] = list(allowed_prefixes)
+
+    def allow(self, *prefixes: str) -> None:
+        """Allow importing job classes whose dotted path starts with a prefix."""
+        for p in prefixes:
+            if p and p not in self.allowed_prefixes:
+                self.allowed_prefixes.append(p)
+
+    def register(self, target: Any, name: str | None = None, queue: str | None = None) -> JobSpec:
+        """Register a class with ``perform`` or a function under a wire name."""
+        if inspect.isclass(target) and not hasattr(target, "perform"):
+            raise TypeError(f"{target.__qualname__} has no perform method")
+        if not inspect.isclass(target) and not callable(target):
+            raise TypeError(f"{target!r} is neither a job class nor a function")
+        spec = JobSpec(name or dotted_name(target), target, queue or queue_of(target))
+        if not spec.name:
+            raise NoClassError("Jobs must be given a class.")
+        self._by_name[spec.name] = spec
+        self._by_target[id(target)] = spec
+        return spec
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def spec_for(self, job: Any) -> JobSpec:
+        """Return the spec of a job given as a registered object or a class."""
+        spec = self._by_target.get(id(job)) or getattr(job, "__resque_job__", None)
+        if isinstance(spec, JobSpec):
+            return spec
+        if inspect.isclass(job) and hasattr(job, "perform"):
+            return self.register(job)
+        raise TypeError(f"{job!r} is not a job: use @resque.job or a class with perform")
+
+    def resolve(self, name: Any) -> JobSpec:
+        """Return the job a payload names, or raise ``JobNotAllowed``."""
+        if not isinstance(name, str) or not name:
+            raise JobNotAllowed(f"payload names no job class (class={name!r})")
+        spec = self._by_name.get(name) or self._by_name.get(classify(name))
+        if spec is not None:
+            return spec
+        if "::" in name or not any(name.startswith(p) for p in self.allowed_prefixes):
+            raise JobNotAllowed(f"job class {name!r} is not registered in this worker")
+        module_name, _, attr = name.rpartition(".")
+        try:
+            target: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                target = getattr(target, part)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise JobNotAllowed(f"job class {name!r} cannot be imported: {exc}") from None
+        found = getattr(target, "__resque_job__", None)
+        if isinstance(found, JobSpec):
+            return found
+        if not inspect.isclass(target) or not callable(getattr(target, "perform", None)):
+            raise JobNotAllowed(f"{name!r} is not a job class (no perform method)")
+        return self.register(target, name)
+
+    def queue_for(self, spec: JobSpec, queue: str | None = None) -> str:
+        """Return ``queue`` or the job's own, or raise ``NoQueueError``."""
+        q = queue or spec.queue
+        if not q:
+            raise NoQueueError(
+                f"Jobs must be placed onto a queue. No queue could be inferred for class {spec.name}")
+        return q
+
+
+default_registry = Registry()
+

@@ -1,0 +1,318 @@
+"""Every Redis command the library sends: the protocol in one module.
+
+Methods mirror Ruby's ``data_store.rb``. Key names come from ``Keys``;
+Lua scripts live in ``resque/lua/`` and receive every key through KEYS.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any, Iterable, Sequence
+
+import redis
+from redis.commands.core import Script
+
+from .keys import Keys, failed_stat, processed_stat
+
+Reply = Any
+
+
+def text(value: bytes | str | None) -> str | None:
+    """Decode a Redis reply to str (replies may be bytes or str)."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.decode("utf-8", "replace")
+
+
+def _load(name: str) -> str:
+    return resources.files("resque").joinpath("lua", f"{name}.lua").read_text("utf-8")
+
+
+class Store:
+    """All reads and writes of Resque's keys on one Redis connection."""
+
+    def __init__(self, client: "redis.Redis[bytes]", keys: Keys):
+        self.redis = client
+        self.keys = keys
+        self._cycle: Script = client.register_script(_load("cycle"))
+        self._failure_edit: Script = client.register_script(_load("failure_edit"))
+        self._requeue_orphan: Script = client.register_script(_load("requeue_orphan"))
+
+    # -- queues -----------------------------------------------------------
+
+    def push(self, queue: str, payload: bytes) -> None:
+        """SADD the queue and RPUSH the payload, atomically."""
+        with self.redis.pipeline() as pipe:
+            pipe.sadd(self.keys.queues, queue)
+            pipe.rpush(self.keys.queue(queue), payload)
+            pipe.execute()
+
+    def push_many(self, queue: str, payloads: Sequence[bytes], chunk: int = 1000) -> None:
+        """Push many payloads to one queue in a single round trip."""
+        if not payloads:
+            return
+        key = self.keys.queue(queue)
+        with self.redis.pipeline() as pipe:
+            pipe.sadd(self.keys.queues, queue)
+            for i in range(0, len(payloads), chunk):
+                pipe.rpush(key, *payloads[i : i + chunk])
+            pipe.execute()
+
+    def pop(self, queue: str) -> bytes | None:
+        return self.redis.lpop(self.keys.queue(queue))  # type: ignore[return-value]
+
+    def size(self, queue: str) -> int:
+        return int(self.redis.llen(self.keys.queue(queue)))
+
+    def list_range(self, key: str, start: int, count: int) -> list[bytes]:
+        """Return ``count`` elements of any list from ``start`` (Ruby's list_range)."""
+        if count <= 0:
+            return []
+        return list(self.redis.lrange(key, start, start + count - 1))  # type: ignore[arg-type]
+
+    def queue_range(self, queue: str, start: int = 0, count: int = -1) -> list[bytes]:
+        end = -1 if count < 0 else start + count - 1
+        return list(self.redis.lrange(self.keys.queue(queue), start, end))  # type: ignore[arg-type]
+
+    def queue_names(self) -> list[str]:
+        return [text(q) or "" for q in self.redis.smembers(self.keys.queues)]  # type: ignore[union-attr]
+
+    def queue_count(self) -> int:
+        return int(self.redis.scard(self.keys.queues))
+
+    def queue_sizes(self, queues: Iterable[str] | None = None) -> dict[str, int]:
+        names = sorted(self.queue_names() if queues is None else queues)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for q in names:
+                pipe.llen(self.keys.queue(q))
+            return dict(zip(names, (int(n) for n in pipe.execute())))
+
+    def watch_queue(self, queue: str) -> None:
+        self.redis.sadd(self.keys.queues, queue)
+
+    def remove_queue(self, queue: str) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.srem(self.keys.queues, queue)
+            pipe.delete(self.keys.queue(queue))
+            pipe.execute()
+
+    def clear_queue(self, queue: str) -> int:
+        """Delete a queue's jobs but keep it registered; return how many."""
+        with self.redis.pipeline() as pipe:
+            pipe.llen(self.keys.queue(queue))
+            pipe.delete(self.keys.queue(queue))
+            return int(pipe.execute()[0])
+
+    def remove_from_queue(self, queue: str, payload: bytes) -> int:
+        """LREM every element byte-equal to ``payload``."""
+        return int(self.redis.lrem(self.keys.queue(queue), 0, payload))
+
+    def push_front(self, queue: str, payload: bytes) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.sadd(self.keys.queues, queue)
+            pipe.lpush(self.keys.queue(queue), payload)
+            pipe.execute()
+
+    # -- the hot path -------------------------------------------------------
+
+    def cycle(self, worker_id: str, finish: str, run_at: str, queue_keys: Sequence[str],
+              queue_json: Sequence[bytes], expected: str = "",
+              client: Any = None) -> Reply:
+        """Finish the previous job and reserve the next (see ``lua/cycle.lua``)."""
+        k = self.keys
+        return self._cycle(
+            keys=[k.worker(worker_id), k.stat(processed_stat()), k.stat(processed_stat(worker_id)),
+                  k.pause_all, k.queues, *queue_keys],
+            args=[finish, run_at, expected, *queue_json],
+            client=client,
+        )
+
+    def cycle_args(self, worker_id: str) -> tuple[Script, list[str]]:
+        """Return the cycle script and its fixed leading keys for a hot loop."""
+        k = self.keys
+        return self._cycle, [k.worker(worker_id), k.stat(processed_stat()),
+                             k.stat(processed_stat(worker_id)), k.pause_all, k.queues]
+
+    def paused(self) -> bool:
+        value = text(self.redis.get(self.keys.pause_all))  # type: ignore[arg-type]
+        return value is not None and value.strip().lower() == "true"
+
+    def set_paused(self, paused: bool) -> None:
+        if paused:
+            self.redis.set(self.keys.pause_all, "true")
+        else:
+            self.redis.delete(self.keys.pause_all)
+
+    # -- workers ------------------------------------------------------------
+
+    def register_worker(self, worker_id: str, started: str) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.sadd(self.keys.workers, worker_id)
+            pipe.set(self.keys.worker_started(worker_id), started)
+            pipe.execute()
+
+    def unregister_worker(self, worker_id: str) -> None:
+        k = self.keys
+        with self.redis.pipeline() as pipe:
+            pipe.srem(k.workers, worker_id)
+            pipe.delete(k.worker(worker_id))
+            pipe.delete(k.worker_started(worker_id))
+            pipe.hdel(k.heartbeat, worker_id)
+            pipe.delete(k.stat(processed_stat(worker_id)))
+            pipe.delete(k.stat(failed_stat(worker_id)))
+            pipe.execute()
+
+    def worker_ids(self) -> list[str]:
+        return [text(w) or "" for w in self.redis.smembers(self.keys.workers)]  # type: ignore[union-attr]
+
+    def worker_exists(self, worker_id: str) -> bool:
+        return bool(self.redis.sismember(self.keys.workers, worker_id))
+
+    def worker_job(self, worker_id: str) -> bytes | None:
+        return self.redis.get(self.keys.worker(worker_id))  # type: ignore[return-value]
+
+    def worker_jobs(self, worker_ids: Sequence[str]) -> list[bytes | None]:
+        if not worker_ids:
+            return []
+        return list(self.redis.mget([self.keys.worker(w) for w in worker_ids]))  # type: ignore[arg-type]
+
+    def set_worker_job(self, worker_id: str, record: bytes) -> None:
+        self.redis.set(self.keys.worker(worker_id), record)
+
+    def clear_worker_job(self, worker_id: str) -> None:
+        self.redis.delete(self.keys.worker(worker_id))
+
+    def worker_details(self, worker_id: str) -> tuple[str | None, int, int, str | None]:
+        """Return (started, processed, failed, heartbeat) of one worker."""
+        k = self.keys
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(k.worker_started(worker_id))
+            pipe.get(k.stat(processed_stat(worker_id)))
+            pipe.get(k.stat(failed_stat(worker_id)))
+            pipe.hget(k.heartbeat, worker_id)
+            started, processed, failed, beat = pipe.execute()
+        return text(started), int(processed or 0), int(failed or 0), text(beat)
+
+    def heartbeat(self, worker_id: str, stamp: str) -> None:
+        self.redis.hset(self.keys.heartbeat, worker_id, stamp)
+
+    def remove_heartbeat(self, worker_id: str) -> None:
+        self.redis.hdel(self.keys.heartbeat, worker_id)
+
+    def heartbeats(self) -> dict[str, str]:
+        raw = self.redis.hgetall(self.keys.heartbeat)
+        return {text(k) or "": text(v) or "" for k, v in raw.items()}  # type: ignore[union-attr]
+
+    def server_time(self) -> float:
+        sec, usec = self.redis.time()  # type: ignore[misc]
+        return float(sec) + float(usec) / 1e6
+
+    def acquire_prune_lock(self, worker_id: str, seconds: int) -> bool:
+        return bool(self.redis.set(self.keys.prune_lock, worker_id, ex=seconds, nx=True))
+
+    def requeue_orphan(self, worker_id: str, record: bytes, queue: str, payload: bytes) -> bool:
+        """Push an orphaned job back to its queue head iff its record is unchanged."""
+        k = self.keys
+        return bool(self._requeue_orphan(
+            keys=[k.worker(worker_id), k.queues, k.queue(queue), k.requeued_orphans],
+            args=[record, payload, queue]))
+
+    # -- stats --------------------------------------------------------------
+
+    def stat(self, name: str) -> int:
+        return int(self.redis.get(self.keys.stat(name)) or 0)  # type: ignore[arg-type]
+
+    def incr_stat(self, name: str, by: int = 1) -> int:
+        return int(self.redis.incrby(self.keys.stat(name), by))
+
+    def decr_stat(self, name: str, by: int = 1) -> int:
+        return int(self.redis.decrby(self.keys.stat(name), by))
+
+    def clear_stat(self, name: str) -> None:
+        self.redis.delete(self.keys.stat(name))
+
+    def count_failed(self, worker_id: str) -> None:
+        """Increment ``stat:failed`` and ``stat:failed:<id>`` together."""
+        with self.redis.pipeline() as pipe:
+            pipe.incrby(self.keys.stat(failed_stat()), 1)
+            if worker_id:
+                pipe.incrby(self.keys.stat(failed_stat(worker_id)), 1)
+            pipe.execute()
+
+    # -- failures -----------------------------------------------------------
+
+    def failure_push(self, list_name: str, record: bytes, register: bool = False) -> None:
+        """RPUSH a failure record; ``register`` also SADDs it to failed_queues."""
+        with self.redis.pipeline() as pipe:
+            if register:
+                pipe.sadd(self.keys.failed_queues, list_name)
+            pipe.rpush(self.keys.failed_list(list_name), record)
+            pipe.execute()
+
+    def failure_count(self, list_name: str) -> int:
+        return int(self.redis.llen(self.keys.failed_list(list_name)))
+
+    def failure_range(self, list_name: str, start: int, count: int) -> list[bytes]:
+        return self.list_range(self.keys.failed_list(list_name), start, count)
+
+    def failure_all(self, list_name: str) -> list[bytes]:
+        return list(self.redis.lrange(self.keys.failed_list(list_name), 0, -1))  # type: ignore[arg-type]
+
+    def failure_edit(self, list_name: str, action: str, index: int, digest: str,
+                     record: bytes = b"", payload: bytes = b"", queue: str = "") -> int:
+        """Retry or remove one record by content; see ``lua/failure_edit.lua``."""
+        k = self.keys
+        return int(self._failure_edit(
+            keys=[k.failed_list(list_name), k.queues, k.queue(queue)],
+            args=[action, index, digest, record, payload, queue]))
+
+    def failure_clear(self, list_name: str) -> int:
+        return int(self.redis.delete(self.keys.failed_list(list_name)))
+
+    def failed_queue_names(self) -> list[str]:
+        return sorted(text(q) or "" for q in self.redis.smembers(self.keys.failed_queues))  # type: ignore[union-attr]
+
+    def register_failed_queue(self, list_name: str) -> None:
+        self.redis.sadd(self.keys.failed_queues, list_name)
+
+    # -- inspection ---------------------------------------------------------
+
+    def all_keys(self) -> list[str]:
+        """Every key under the namespace, prefix stripped (SCAN, not KEYS)."""
+        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in self.keys.prefix) + "*"
+        return sorted(self.keys.strip(text(k) or "") for k in self.redis.scan_iter(match=pattern, count=1000))
+
+    def key_info(self, name: str) -> tuple[str, int]:
+        """Return the TYPE and size of one namespaced key."""
+        key = self.keys.key(name)
+        kind = text(self.redis.type(key)) or "none"  # type: ignore[arg-type]
+        size = {
+            "list": self.redis.llen, "set": self.redis.scard, "hash": self.redis.hlen,
+            "zset": self.redis.zcard, "string": self.redis.strlen,
+        }.get(kind)
+        return kind, int(size(key)) if size else 0  # type: ignore[operator]
+
+    def key_values(self, name: str, start: int, count: int) -> tuple[str, list[str]]:
+        """Return the TYPE and a window of the values of one namespaced key."""
+        key = self.keys.key(name)
+        kind = text(self.redis.type(key)) or "none"  # type: ignore[arg-type]
+        end = start + count - 1
+        if kind == "string":
+            return kind, [text(self.redis.get(key)) or ""]  # type: ignore[arg-type]
+        if kind == "list":
+            items = self.redis.lrange(key, start, end)
+        elif kind == "set":
+            items = sorted(self.redis.smembers(key))[start : end + 1]  # type: ignore[arg-type]
+        elif kind == "zset":
+            items = self.redis.zrange(key, start, end)
+        elif kind == "hash":
+            pairs = sorted(self.redis.hgetall(key).items())[start : end + 1]  # type: ignore[union-attr]
+            items = [k + b": " + v for k, v in pairs]
+        else:
+            items = []
+        return kind, [text(i) or "" for i in items]  # type: ignore[union-attr]
+
+    def server_info(self) -> dict[str, Any]:
+        return dict(self.redis.info())  # type: ignore[arg-type]
+
+    def ping(self) -> bool:
+        return bool(self.redis.ping())

@@ -1,0 +1,1 @@
+"""The Falcon monitoring front end."""
