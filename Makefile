@@ -1,0 +1,23 @@
+# One venv, one install, two test passes (compiled, then pure Python).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install test test-compiled test-pure bench demo clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+
+install: $(PY)
+	$(PY) -m pip install -q -e '.[dev]'
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+	RESQUE_NO_EXTENSIONS=1 $(PY) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(PY) -m pytest bench -q -p no:cacheprovider --benchmark-group-by=func
+	$(PY) bench/throughput.py
+
+clean:
+	rm -rf build dist *.egg-info resque/*.so ext/*.c
