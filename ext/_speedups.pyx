@@ -1,5 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Compiled twin of ``resque/_loop.py``: same names, same signatures, same behaviour."""
+import os
+from time import time
+
 from resque._compat import JSONDecodeError, dumps, loads
 from resque.errors import PayloadError
 
@@ -35,12 +38,50 @@ def decode_payload(data):
     return d
 
 
-def run_loop(step, should_stop, idle):
-    """Run worker steps until told to stop; return how many jobs ran."""
+def work_one(w):
+    """Reserve, decode and run one job on worker ``w``; False when none."""
+    reply = w.reserve()
+    if reply is None:
+        return False
+    cdef str queue = w.polled[reply[0] - 1]
+    raw = reply[1]
+    cdef dict payload
+    try:
+        payload = decode_payload(raw)
+    except PayloadError as exc:
+        w.reject(queue, raw, exc)
+        return True
+    job = w.make_job(queue, payload)
+    w.title("Processing %s since %d [%s]" % (queue, <long>time(), payload["class"]))
+    if w.fork:
+        fork_and_wait(w, job)
+    else:
+        w.perform(job)
+    return True
+
+
+def fork_and_wait(w, job):
+    """Fork a child that performs ``job``; wait for it; return the wait status."""
+    w.before_fork(job)
+    cdef int pid = os.fork()
+    if pid == 0:
+        w.child_main(job)
+    w.child_pid = pid
+    try:
+        w.title("Forked %d at %d" % (pid, <long>time()))
+        status = w.wait_child(pid)
+    finally:
+        w.child_pid = 0
+    w.child_exited(job, pid, status)
+    return status
+
+
+def run_loop(w):
+    """Run ``work_one`` until ``w.stopping``; return how many jobs ran."""
     cdef long done = 0
-    while not should_stop():
-        if step():
+    while not w.stopping:
+        if work_one(w):
             done += 1
-        elif not idle():
+        elif not w.idle():
             break
     return done

@@ -5,7 +5,9 @@ functions with the same signatures. Only ``_accel`` imports either.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import os
+from time import time
+from typing import Any
 
 from ._compat import JSONDecodeError, dumps, loads
 from .errors import PayloadError
@@ -40,18 +42,58 @@ def _preview(data: bytes | str, limit: int = 120) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def run_loop(step: Callable[[], bool], should_stop: Callable[[], bool],
-             idle: Callable[[], bool]) -> int:
-    """Run worker steps until told to stop; return how many jobs ran.
+def work_one(w: Any) -> bool:
+    """Reserve, decode and run one job on worker ``w``; False when none.
 
-    ``step()`` reserves and runs one job and returns True, or returns False
-    when no job was found; then ``idle()`` sleeps and returns False when
-    the worker should leave the loop (INTERVAL=0 after an empty pass).
+    ``w.reserve()`` is one round trip that also finishes the previous job;
+    it returns ``(position, raw, ok)`` or None. Bad payloads go to
+    ``w.reject``; good ones run forked (``fork_and_wait``) or in process.
+    """
+    reply = w.reserve()
+    if reply is None:
+        return False
+    queue = w.polled[reply[0] - 1]
+    raw = reply[1]
+    try:
+        payload = decode_payload(raw)
+    except PayloadError as exc:
+        w.reject(queue, raw, exc)
+        return True
+    job = w.make_job(queue, payload)
+    w.title("Processing %s since %d [%s]" % (queue, int(time()), payload["class"]))
+    if w.fork:
+        fork_and_wait(w, job)
+    else:
+        w.perform(job)
+    return True
+
+
+def fork_and_wait(w: Any, job: Any) -> int:
+    """Fork a child that performs ``job``; wait for it; return the wait status."""
+    w.before_fork(job)
+    pid = os.fork()
+    if pid == 0:
+        w.child_main(job)  # never returns: the child leaves through os._exit
+    w.child_pid = pid
+    try:
+        w.title("Forked %d at %d" % (pid, int(time())))
+        status = w.wait_child(pid)
+    finally:
+        w.child_pid = 0
+    w.child_exited(job, pid, status)
+    return status  # type: ignore[no-any-return]
+
+
+def run_loop(w: Any) -> int:
+    """Run ``work_one`` until ``w.stopping``; return how many jobs ran.
+
+    After an empty pass ``w.idle()`` sleeps and returns False when the
+    worker should leave (INTERVAL=0).
     """
     done = 0
-    while not should_stop():
-        if step():
+    while not w.stopping:
+        if work_one(w):
             done += 1
-        elif not idle():
+        elif not w.idle():
             break
     return done

@@ -71,6 +71,17 @@ def _from_ruby_form(text: str) -> tuple["redis.Redis[bytes]", str | None, str]:
     return client, (ns or None), f"redis://{host or 'localhost'}:{port}/{db}"
 
 
+def clone_client(client: "redis.Redis[bytes]", retries: int | None = None) -> "redis.Redis[bytes]":
+    """Return a client with its own pool on the same server (optionally no retries)."""
+    pool = client.connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    if retries is not None:
+        kwargs["retry"] = Retry(ExponentialBackoff(), retries)
+        kwargs.pop("retry_on_error", None)
+    return redis.Redis(connection_pool=redis.ConnectionPool(
+        connection_class=pool.connection_class, **kwargs))
+
+
 def describe(client: "redis.Redis[bytes]") -> str:
     """Return a display string for a client, without its password."""
     kw = client.connection_pool.connection_kwargs

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Any, Callable
 
 from ._accel import decode_payload, encode_payload
 from .errors import DontPerform, JobNotAllowed, ResqueError
 from .failure.base import FailureBackend
 from .registry import JobSpec, Registry
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Job", "JobArgumentError", "decode_payload", "encode_payload", "run_hooks"]
 
@@ -102,7 +105,11 @@ class Job:
             raise
 
     def run_failure_hooks(self, exc: BaseException, registry: Registry) -> None:
-        """Run on_failure* hooks once per job; skip if the class is unknown."""
+        """Run on_failure* hooks once per job; skip if the class is unknown.
+
+        A hook that raises is logged; the job's own exception is what the
+        failure record keeps.
+        """
         if self._failed:
             return
         self._failed = True
@@ -110,13 +117,15 @@ class Job:
             spec = self.spec(registry)
         except JobNotAllowed:
             return
-        run_hooks(spec.hooks("on_failure"), exc, *self.args)
+        for hook in spec.hooks("on_failure"):
+            try:
+                hook(exc, *self.args)
+            except Exception:  # noqa: BLE001 - the job's own error is what gets recorded
+                logger.exception("on_failure hook %s of %s raised while handling %r",
+                                 getattr(hook, "__name__", hook), spec.name, exc)
 
     def fail(self, exc: BaseException, registry: Registry, backend: FailureBackend,
              worker: str = "") -> bytes:
         """Run failure hooks and record the failure; return the record."""
-        try:
-            self.run_failure_hooks(exc, registry)
-        finally:
-            record = backend.record(exc, worker, self.queue, self.payload)
-        return record
+        self.run_failure_hooks(exc, registry)
+        return backend.record(exc, worker, self.queue, self.payload)

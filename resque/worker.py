@@ -1,0 +1,521 @@
+"""The worker: lifecycle, signals, heartbeat and the hot loop's small interface.
+
+``Worker.work()`` follows Ruby's ``worker.rb``: start-up (title, signals,
+heartbeat, pruning, ``before_first_fork``, registration), the loop
+(``_accel.run_loop``), then unregistration and ``worker_exit``. The loop
+calls back into the methods grouped under "hot loop interface" below.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Iterable
+
+import redis
+
+from . import _accel
+from ._compat import dumps, loads, set_title
+from ._flags import env_float, is_set
+from .client import Resque, get_client
+from .errors import DirtyExit, PayloadError, RedisUnavailable, TermException
+from .hooks import WorkerHooks
+from .job import Job
+from .connection import clone_client
+from .keys import (HEARTBEAT_INTERVAL, PRUNE_INTERVAL, __version__, failed_stat, heartbeat_at,
+                   processed_stat, run_at, started_at, worker_id)
+from .prune import prune_dead_workers
+from .queues import QueueList
+from .store import Store
+from .workers import unregister_worker
+
+__all__ = ["Worker", "WorkerOptions", "prune_dead_workers"]
+
+logger = logging.getLogger(__name__)
+_REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                 redis.exceptions.BusyLoadingError)
+
+
+class _WakeUp(BaseException):
+    """Raised by a signal handler to break the parent out of ``waitpid``."""
+
+
+@dataclass
+class WorkerOptions:
+    """Tunables of a worker; ``from_env`` reads Ruby's environment variables."""
+
+    interval: float = 5.0
+    min_interval: float | None = None
+    max_interval: float | None = None
+    backoff_interval: float | None = None
+    fork: bool = True
+    term_child: bool = False
+    graceful_term: bool = False
+    pre_shutdown_timeout: float = 0.0
+    term_timeout: float = 4.0
+    run_at_exit_hooks: bool = False
+    procline_prefix: str = ""
+    requeue_orphans: bool = False
+    heartbeat_interval: float = HEARTBEAT_INTERVAL
+    prune_interval: float = PRUNE_INTERVAL
+    record_nonzero_exit: bool = True
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "WorkerOptions":
+        """Build options from INTERVAL, FORK_PER_JOB, TERM_CHILD, ... then ``overrides``."""
+        opts = cls(
+            interval=env_float("INTERVAL", 5.0) or 0.0,
+            min_interval=env_float("MIN_INTERVAL"),
+            max_interval=env_float("MAX_INTERVAL"),
+            backoff_interval=env_float("BACKOFF_INTERVAL"),
+            fork=os.environ.get("FORK_PER_JOB") != "false",
+            term_child=is_set("TERM_CHILD"),
+            graceful_term=is_set("GRACEFUL_TERM"),
+            pre_shutdown_timeout=env_float("RESQUE_PRE_SHUTDOWN_TIMEOUT", 0.0) or 0.0,
+            term_timeout=env_float("RESQUE_TERM_TIMEOUT", 4.0) or 0.0,
+            run_at_exit_hooks=is_set("RUN_AT_EXIT_HOOKS"),
+            procline_prefix=os.environ.get("RESQUE_PROCLINE_PREFIX", ""),
+            requeue_orphans=os.environ.get("RESQUE_REQUEUE_ORPHANS", "") not in ("", "0", "false"),
+        )
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(opts, key, value)
+        return opts
+
+    def intervals(self) -> tuple[float, float, float, float]:
+        """Return (interval, min, max, backoff) clamped as Ruby's ``work`` does."""
+        hi = self.max_interval if self.max_interval is not None else self.interval
+        lo = min(self.min_interval if self.min_interval is not None else self.interval, hi)
+        backoff = min(self.backoff_interval if self.backoff_interval is not None else 0.1, hi)
+        return min(max(self.interval, lo), hi), lo, hi, backoff
+
+
+class Worker:
+    """A Resque worker processing jobs from an ordered list of queues."""
+
+    def __init__(self, queues: "str | Iterable[str] | QueueList", client: Resque | None = None,
+                 options: WorkerOptions | None = None, hooks: WorkerHooks | None = None):
+        self.client = client or get_client()
+        self.store: Store = self.client.store
+        self.queue_list = queues if isinstance(queues, QueueList) else QueueList.parse(queues)
+        self.options = options or WorkerOptions()
+        self.hooks = hooks or WorkerHooks()
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.id = worker_id(self.hostname, self.pid, self.queue_list.label)
+        self.fork = self.options.fork and hasattr(os, "fork")
+        self.stopping = False
+        self.paused = False
+        self.child_pid = 0
+        self.polled: list[str] = []
+        self.processed = 0
+        self._keys: list[str] = []
+        self._queue_json: list[bytes] = []
+        self._expected = ""
+        self._finish = False
+        self._worked_since_idle = False
+        self._global_pause = False
+        self._kill_plan: list[tuple[float, int]] = []
+        self._in_job = False
+        self._waiting = False
+        self._recover = False
+        self._last: tuple[str, str, bytes] | None = None
+        self._stop_event = threading.Event()
+        self._wake = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        self._interval, self._min, self._max, self._backoff = self.options.intervals()
+        self._script, self._fixed_keys = self.store.cycle_args(self.id)
+        self._hot = clone_client(self.store.redis, retries=0)  # a retried script could lose a job
+        self._stats_in_cycle = getattr(self.client.stats, "counts_in_cycle", False)
+
+    def __repr__(self) -> str:
+        return f"Worker({self.id})"
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def work(self) -> int:
+        """Start up, process jobs until shut down, clean up; return jobs done."""
+        self.startup()
+        done = 0
+        try:
+            done = _accel.run_loop(self)
+        finally:
+            self.shutdown_cleanup()
+        return done
+
+    def startup(self) -> None:
+        """Title, signals, heartbeat, pruning, before_first_fork, registration."""
+        set_title("resque: Starting")
+        self.register_signal_handlers()
+        logger.info("Starting worker %s (%s hot loop)", self.id, _accel.IMPLEMENTATION)
+        self._with_redis(lambda: self.store.remove_heartbeat(self.id))
+        self._with_redis(self._beat)
+        self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="resque-heartbeat",
+                                           daemon=True)
+        self._heartbeat.start()
+        self.prune()
+        self.hooks.run("before_first_fork")
+        self._with_redis(lambda: self.store.register_worker(self.id, started_at()))
+        self._with_redis(self._refresh_queues)
+
+    def shutdown_cleanup(self) -> None:
+        """Finish bookkeeping, unregister (failing a held job), run worker_exit."""
+        self._stop_event.set()
+        try:
+            self._with_redis(self._finish_now)
+            self._with_redis(lambda: unregister_worker(self.client, self.id))
+        finally:
+            logger.info("Exiting worker %s", self.id)
+            self.hooks.run("worker_exit")
+
+    def shutdown(self) -> None:
+        """Stop after the current job (QUIT)."""
+        if not self.stopping:
+            logger.info("Shutdown requested for %s", self.id)
+        self.stopping = True
+        self._wake.set()
+        self.hooks.run("shutdown")
+
+    def shutdown_now(self) -> None:
+        """Stop now: kill or TERM the running child first (TERM/INT)."""
+        self.shutdown()
+        self.kill_child()
+
+    def pause(self) -> None:
+        """Stop reserving jobs until ``unpause`` (USR2)."""
+        self.hooks.run("before_pause", self)
+        self.paused = True
+
+    def unpause(self) -> None:
+        """Resume reserving jobs (CONT)."""
+        self.paused = False
+        self._wake.set()
+        self.hooks.run("after_pause", self)
+
+    def prune(self) -> list[str]:
+        """Prune dead workers if this worker wins the cluster-wide lock."""
+        try:
+            return prune_dead_workers(self.client, self, requeue=self.options.requeue_orphans,
+                                      prune_interval=self.options.prune_interval,
+                                      lock_seconds=int(self.options.heartbeat_interval))
+        except _REDIS_ERRORS as exc:
+            logger.warning("Could not prune dead workers: %s", exc)
+            return []
+
+    # -- signals --------------------------------------------------------------
+
+    def register_signal_handlers(self) -> None:
+        """Install QUIT, TERM, INT, USR1, USR2 and CONT handlers (main thread only)."""
+        term = self._on_quit if self.options.graceful_term else self._on_term
+        for sig, handler in ((signal.SIGQUIT, self._on_quit), (signal.SIGTERM, term),
+                             (signal.SIGINT, self._on_term), (signal.SIGUSR1, self._on_usr1),
+                             (signal.SIGUSR2, self._on_usr2), (signal.SIGCONT, self._on_cont)):
+            signal.signal(sig, handler)
+
+    def _on_quit(self, signum: int, frame: FrameType | None) -> None:
+        self.shutdown()
+
+    def _on_term(self, signum: int, frame: FrameType | None) -> None:
+        self.shutdown_now()
+        if not self.fork and self.options.term_child and self._in_job:
+            raise TermException("SIGTERM")
+
+    def _on_usr1(self, signum: int, frame: FrameType | None) -> None:
+        self.kill_child()
+
+    def _on_usr2(self, signum: int, frame: FrameType | None) -> None:
+        self.pause()
+
+    def _on_cont(self, signum: int, frame: FrameType | None) -> None:
+        self.unpause()
+
+    def kill_child(self) -> None:
+        """Kill the running child: SIGKILL, or with TERM_CHILD a TERM then KILL later."""
+        if not self.child_pid:
+            return
+        now = time.monotonic()
+        if self.options.term_child:
+            start = now + self.options.pre_shutdown_timeout
+            self._kill_plan = [(start, signal.SIGTERM),
+                               (start + self.options.term_timeout, signal.SIGKILL)]
+        else:
+            self._kill_plan = [(now, signal.SIGKILL)]
+        if self._waiting:
+            raise _WakeUp()
+
+    def _child_signals(self) -> None:
+        ignored = (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)
+        if self.options.term_child:
+            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, _raise_term_once)
+            signal.signal(signal.SIGCONT, signal.SIG_IGN)
+        else:
+            for sig in ignored + (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_IGN)
+
+    # -- hot loop interface (called by _accel.run_loop / work_one) -------------
+
+    def reserve(self) -> Any:
+        """Finish the previous job and reserve the next: one round trip."""
+        try:
+            if self._recover:
+                self._recover_reservation()
+            if self.paused:
+                self._finish_now()
+                return None
+            finish = ("1" if self._stats_in_cycle else "2") if self._finish else "0"
+            stamp = run_at()
+            reply = self._script(keys=self._keys, args=[finish, stamp, self._expected,
+                                                        *self._queue_json], client=self._hot)
+        except _REDIS_ERRORS as exc:
+            self._recover = True
+            self._redis_down(exc)
+            return None
+        if self._finish:
+            self._finished()
+        if reply is None or type(reply) is list:
+            self._global_pause = False
+            if reply is not None:
+                self._last = (self.polled[reply[0] - 1], stamp, reply[1])
+            return reply
+        if reply == b"stale" or reply == "stale":
+            self._refresh_queues()
+            return self.reserve()
+        self._global_pause = True
+        return None
+
+    def make_job(self, queue: str, payload: dict[str, Any]) -> Job:
+        """Wrap a reserved payload; mark its bookkeeping as owed."""
+        self._took_job()
+        return Job(queue, payload)
+
+    def title(self, text: str) -> None:
+        """Set the process title with Ruby's prefix and version."""
+        set_title(f"{self.options.procline_prefix}resque-{__version__}: {text}")
+
+    def reject(self, queue: str, raw: bytes, exc: PayloadError) -> None:
+        """Record an undecodable payload as a failure; keep working."""
+        self._took_job()
+        logger.error("Bad payload on %s: %s", queue, exc)
+        job = Job(queue, raw.decode("utf-8", "replace"))
+        self._with_redis(lambda: self._record_failure(job, exc, count=True))
+
+    def perform(self, job: Job) -> None:
+        """Run a job in this process, recording any failure."""
+        self._in_job = True
+        try:
+            job.perform(self.client.registry)
+        except BaseException as exc:  # noqa: BLE001 - every job error is recorded
+            self._in_job = False
+            logger.error("%r failed: %s", job, exc)
+            self._with_redis(lambda: self._record_failure(job, exc, count=True, hooks_done=True))
+        finally:
+            self._in_job = False
+
+    def before_fork(self, job: Job) -> None:
+        self.hooks.run("before_fork", job)
+
+    def child_main(self, job: Job) -> None:
+        """Run in the forked child: perform, record a failure, leave via os._exit."""
+        code = 0
+        try:
+            self._child_signals()
+            self.hooks.run("after_fork", job)
+            job.perform(self.client.registry)
+        except BaseException as exc:  # noqa: BLE001 - the child records everything
+            try:
+                self._record_failure(job, exc, count=True, hooks_done=True)
+            except BaseException:  # noqa: BLE001
+                logger.exception("Could not record the failure of %r", job)
+                code = 1
+        finally:
+            if self.options.run_at_exit_hooks:
+                atexit._run_exitfuncs()
+            os._exit(code)
+
+    def wait_child(self, pid: int) -> int:
+        """Wait for the child; carry out a TERM/KILL plan set by a signal."""
+        while True:
+            try:
+                self._waiting = True
+                if not self._kill_plan:
+                    return os.waitpid(pid, 0)[1]
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    self._kill_plan = []
+                    return status
+                now = time.monotonic()
+                while self._kill_plan and self._kill_plan[0][0] <= now:
+                    _, sig = self._kill_plan.pop(0)
+                    _signal_child(pid, sig)
+                time.sleep(0.01)
+            except _WakeUp:
+                continue
+            finally:
+                self._waiting = False
+
+    def child_exited(self, job: Job, pid: int, status: int) -> None:
+        """Record a child that died by a signal (or exited non-zero) as DirtyExit."""
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            exc = DirtyExit(f"Child process received unhandled signal pid {pid} "
+                            f"{signal.Signals(sig).name} (signal {sig})", status)
+        elif self.options.record_nonzero_exit and os.WEXITSTATUS(status) != 0:
+            exc = DirtyExit(f"Child process exited with status {os.WEXITSTATUS(status)} "
+                            f"(pid {pid})", status)
+        else:
+            return
+        logger.error("%r: %s", job, exc)
+        self._with_redis(lambda: self._record_failure(job, exc, count=False))
+
+    def idle(self) -> bool:
+        """After an empty pass: fire queue_empty, sleep; False to leave the loop."""
+        if self._worked_since_idle:
+            self._worked_since_idle = False
+            self.hooks.run("queue_empty")
+        if self._interval == 0:
+            return False
+        self._interval = min(self._interval + self._backoff, self._max)
+        if self.paused or self._global_pause:
+            self.title("Paused")
+        else:
+            if self.queue_list.dynamic:
+                try:
+                    self._refresh_queues()
+                except _REDIS_ERRORS as exc:
+                    logger.warning("Could not list queues: %s", exc)
+            self.title("Waiting for " + ",".join(self.polled))
+        self._sleep(self._interval)
+        return True
+
+    # -- internals ------------------------------------------------------------
+
+    def _took_job(self) -> None:
+        self._finish = True
+        self._worked_since_idle = True
+        self._interval = self._min
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        if not self.stopping:
+            self._wake.wait(seconds)
+
+    def _finished(self) -> None:
+        self._finish = False
+        self.processed += 1
+        if not self._stats_in_cycle:
+            self.client.stats.incr(processed_stat())
+            self.client.stats.incr(processed_stat(self.id))
+
+    def _finish_now(self) -> None:
+        if self._finish:
+            if self._stats_in_cycle:
+                self.store.cycle(self.id, "1", run_at(), [], [])
+            else:
+                self.store.clear_worker_job(self.id)
+            self._finished()
+
+    def _record_failure(self, job: Job, exc: BaseException, count: bool,
+                        hooks_done: bool = False) -> None:
+        if hooks_done:
+            job._failed = True
+        job.fail(exc, self.client.registry, self.client.failure, self.id)
+        if count:
+            if self._stats_in_cycle:
+                self.store.count_failed(self.id)
+            else:
+                self.client.stats.incr(failed_stat())
+                self.client.stats.incr(failed_stat(self.id))
+
+    def _refresh_queues(self) -> None:
+        """Resolve the queue list (wildcards against the queues set)."""
+        if self.queue_list.dynamic:
+            members = self.store.queue_names()
+            self.polled = self.queue_list.expand(members)
+            self._expected = str(len(members))
+        else:
+            self.polled = list(self.queue_list.includes)
+        self._keys = [*self._fixed_keys, *(self.store.keys.queue(q) for q in self.polled)]
+        self._queue_json = [dumps(q) for q in self.polled]
+
+    def _recover_reservation(self) -> None:
+        """After a lost reply, settle what the last script call may have done.
+
+        The call may have run: the previous job is then finished and a new
+        job may be recorded under this worker without us knowing. Such a
+        job goes back to the head of its queue; nothing is lost.
+        """
+        raw = self.store.worker_job(self.id)
+        self._recover = False
+        if raw is None:
+            if self._finish:
+                self._finished()  # the script ran: bookkeeping is done
+            return
+        record = loads(raw)
+        last = self._last
+        mine = last is not None and record.get("queue") == last[0] \
+            and record.get("run_at") == last[1] and dumps(record.get("payload")) == dumps(loads(last[2]))
+        if mine and self._finish:
+            return  # nothing ran: finish the previous job on the next call
+        payload = record.get("payload")
+        body = payload.encode() if isinstance(payload, str) else dumps(payload)
+        if self.store.requeue_orphan(self.id, raw, str(record.get("queue")), body):
+            logger.warning("Pushed back %s reserved while Redis was unreachable", body[:200])
+        if self._finish:
+            self._finished()
+
+    def _redis_down(self, exc: BaseException) -> None:
+        logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, self._backoff_delay())
+        self._sleep(self._backoff_delay())
+
+    def _backoff_delay(self) -> float:
+        return min(max(self._max, 0.5), 5.0)
+
+    def _with_redis(self, fn: Any, attempts: int = 30) -> Any:
+        """Run a bookkeeping call, retrying with backoff while Redis is down."""
+        delay = 0.1
+        for attempt in range(attempts):
+            try:
+                return fn()
+            except _REDIS_ERRORS as exc:
+                if attempt == attempts - 1:
+                    raise RedisUnavailable(f"Redis unavailable for worker {self.id}: {exc}") from exc
+                logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        return None
+
+    def _beat(self) -> None:
+        self.store.heartbeat(self.id, heartbeat_at(self.store.server_time()))
+
+    def _heartbeat_loop(self) -> None:
+        beat_store = Store(clone_client(self.store.redis), self.store.keys)
+        last_prune = time.monotonic()
+        while not self._stop_event.wait(self.options.heartbeat_interval):
+            try:
+                beat_store.heartbeat(self.id, heartbeat_at(beat_store.server_time()))
+            except _REDIS_ERRORS as exc:
+                logger.warning("Heartbeat failed: %s", exc)
+                continue
+            if time.monotonic() - last_prune >= self.options.heartbeat_interval:
+                last_prune = time.monotonic()
+                self.prune()
+
+
+def _signal_child(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _raise_term_once(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise TermException("SIGTERM")
