@@ -10,7 +10,7 @@ import sys
 import resque
 from resque import _accel, _loop
 
-PUBLIC = ["decode_payload", "encode_payload", "run_loop"]
+PUBLIC = ["decode_payload", "encode_payload", "fork_and_wait", "run_loop", "work_one"]
 
 
 def test_compiled_module_is_used_when_built_and_not_disabled():
@@ -46,7 +46,40 @@ def test_import_does_no_io():
     assert out.stdout.strip() == "clean", out.stderr
 
 
-def test_run_loop_counts_jobs_and_stops_when_idle_says_so(impl):
-    steps = iter([True, True, False, True, False])
-    idles = iter([True, False])
-    assert impl.run_loop(lambda: next(steps), lambda: False, lambda: next(idles)) == 3
+class FakeWorker:
+    """The hot loop's interface, scripted: replies, then idle answers."""
+
+    fork = False
+    stopping = False
+
+    def __init__(self, replies, idles):
+        self.replies, self.idles = iter(replies), iter(idles)
+        self.polled = ["high", "low"]
+        self.performed, self.rejected, self.titles = [], [], []
+
+    def reserve(self):
+        return next(self.replies)
+
+    def make_job(self, queue, payload):
+        return (queue, payload["class"], payload["args"])
+
+    def title(self, text):
+        self.titles.append(text)
+
+    def perform(self, job):
+        self.performed.append(job)
+
+    def reject(self, queue, raw, exc):
+        self.rejected.append((queue, raw))
+
+    def idle(self):
+        return next(self.idles)
+
+
+def test_run_loop_runs_jobs_rejects_bad_payloads_and_stops_when_idle_says_so(impl):
+    w = FakeWorker([[1, b'{"class":"A","args":[1]}', 1], None, [2, b"{bad", 0],
+                    [2, b'{"class":"B"}', 1], None], [True, False])
+    assert impl.run_loop(w) == 3
+    assert w.performed == [("high", "A", [1]), ("low", "B", [])]
+    assert w.rejected == [("low", b"{bad")]
+    assert w.titles[0].startswith("Processing high since ") and w.titles[0].endswith(" [A]")
