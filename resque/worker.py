@@ -203,7 +203,7 @@ class Worker:
         try:
             return prune_dead_workers(self.client, self, requeue=self.options.requeue_orphans,
                                       prune_interval=self.options.prune_interval,
-                                      lock_seconds=int(self.options.heartbeat_interval))
+                                      lock_seconds=max(1, int(self.options.heartbeat_interval)))
         except _REDIS_ERRORS as exc:
             logger.warning("Could not prune dead workers: %s", exc)
             return []
