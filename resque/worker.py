@@ -330,6 +330,7 @@ class Worker:
             self.hooks.run("after_fork", job)
             job.perform(self.client.registry)
         except BaseException as exc:  # noqa: BLE001 - the child records everything
+            logger.error("%r failed: %s: %s", job, type(exc).__name__, exc)
             try:
                 self._record_failure(job, exc, count=True, hooks_done=True)
             except BaseException:  # noqa: BLE001
