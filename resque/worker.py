@@ -332,7 +332,7 @@ class Worker:
         except BaseException as exc:  # noqa: BLE001 - the child records everything
             logger.error("%r failed: %s: %s", job, type(exc).__name__, exc)
             try:
-                self._record_failure(job, exc, count=True, hooks_done=True)
+                self._with_redis(lambda: self._record_failure(job, exc, count=True, hooks_done=True))
             except BaseException:  # noqa: BLE001
                 logger.exception("Could not record the failure of %r", job)
                 code = 1
@@ -480,18 +480,23 @@ class Worker:
         return min(max(self._max, 0.5), 5.0)
 
     def _with_redis(self, fn: Any, attempts: int = 30) -> Any:
-        """Run a bookkeeping call, retrying with backoff while Redis is down."""
+        """Run a bookkeeping call, retrying with backoff while Redis is down.
+
+        A running worker retries for as long as it takes; once shutting
+        down (or in a child) it gives up after ``attempts`` tries.
+        """
         delay = 0.1
-        for attempt in range(attempts):
+        attempt = 0
+        while True:
             try:
                 return fn()
             except _REDIS_ERRORS as exc:
-                if attempt == attempts - 1:
+                attempt += 1
+                if attempt >= attempts and (self.stopping or os.getpid() != self.pid):
                     raise RedisUnavailable(f"Redis unavailable for worker {self.id}: {exc}") from exc
                 logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        return None
 
     def _beat(self) -> None:
         self.store.heartbeat(self.id, heartbeat_at(self.store.server_time()))

@@ -248,3 +248,24 @@ def test_workers_supervisor_restarts_dead_workers_and_stops_all(env, r):
         assert sup.wait(20) == 0
     alive = [p for p in pids - {victim} if os.path.exists(f"/proc/{p}") and "resque" in cmdline(p)]
     assert alive == []
+
+
+def test_term_child_without_fork_raises_term_exception_in_the_worker(env, r, rq):
+    proc = start(env, "-q", "high", "--no-fork", extra_env={"TERM_CHILD": "1"})
+    rq.enqueue_to("high", "Sleepy", 30, "nf")
+    started = wait_for(lambda: started_job(r))
+    assert started.split("|")[2] == str(proc.pid)  # performed in the worker process itself
+    assert stop(proc, signal.SIGTERM) == 0
+    assert "term|nf" in log(r)
+    [rec] = failures(r)
+    assert (rec["exception"], rec["error"]) == ("Resque::TermException", "SIGTERM")
+    assert r.scard("resque:workers") == 0
+
+
+def test_quit_during_idle_sleep_exits_promptly(env, r):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "resque", "work", "-q", "high", "--interval", "30"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: registered(r, proc.pid) and "Waiting for high" in cmdline(proc.pid))
+    proc.send_signal(signal.SIGQUIT)
+    assert proc.wait(5) == 0  # well before the 30 s sleep would end
