@@ -8,6 +8,7 @@ from typing import Any, Callable
 from ._accel import decode_payload, encode_payload
 from .errors import DontPerform, JobNotAllowed, ResqueError
 from .failure.base import FailureBackend
+from .payload import job_args, job_class
 from .registry import JobSpec, Registry
 
 logger = logging.getLogger(__name__)
@@ -56,14 +57,11 @@ class Job:
 
     @property
     def name(self) -> str | None:
-        p = self.payload
-        return p.get("class") if isinstance(p, dict) else None
+        return job_class(self.payload)
 
     @property
     def args(self) -> list[Any]:
-        p = self.payload
-        args = p.get("args") if isinstance(p, dict) else None
-        return args if isinstance(args, list) else ([] if args is None else [args])
+        return job_args(self.payload)
 
     def spec(self, registry: Registry) -> JobSpec:
         """Resolve the payload's class name, or raise ``JobNotAllowed``."""

@@ -15,9 +15,10 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._compat import dumps, loads
+from ._compat import loads
 from .errors import DirtyExit, PruneDeadWorkerDirtyExit
 from .keys import PRUNE_INTERVAL, parse_time, parse_worker_id
+from .payload import job_class, payload_bytes
 from .workers import unregister_worker
 
 if TYPE_CHECKING:
@@ -53,9 +54,9 @@ def local_worker_pids() -> set[int]:
 def _job_class(raw: bytes | None) -> str | None:
     try:
         record = loads(raw) if raw else None
-        return str(record["payload"]["class"])
-    except (ValueError, KeyError, TypeError):
+    except ValueError:
         return None
+    return job_class(record.get("payload")) if isinstance(record, dict) else None
 
 
 def retire_worker(client: "Resque", wid: str, exc: BaseException, requeue: bool = False) -> None:
@@ -64,8 +65,7 @@ def retire_worker(client: "Resque", wid: str, exc: BaseException, requeue: bool 
         raw = client.store.worker_job(wid)
         record = loads(raw) if raw else None
         if isinstance(record, dict) and isinstance(record.get("queue"), str) and "payload" in record:
-            payload = record["payload"]
-            body = payload.encode() if isinstance(payload, str) else dumps(payload)
+            body = payload_bytes(record["payload"])
             if client.store.requeue_orphan(wid, raw or b"", record["queue"], body):
                 logger.warning("Requeued job of dead worker %s onto %s", wid, record["queue"])
     unregister_worker(client, wid, exc)

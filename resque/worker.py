@@ -30,6 +30,7 @@ from .job import Job
 from .connection import clone_client
 from .keys import (HEARTBEAT_INTERVAL, PRUNE_INTERVAL, __version__, failed_stat, heartbeat_at,
                    processed_stat, run_at, started_at, worker_id)
+from .payload import payload_bytes
 from .prune import prune_dead_workers
 from .queues import QueueList
 from .store import Store
@@ -465,8 +466,7 @@ class Worker:
             and record.get("run_at") == last[1] and dumps(record.get("payload")) == dumps(loads(last[2]))
         if mine and self._finish:
             return  # nothing ran: finish the previous job on the next call
-        payload = record.get("payload")
-        body = payload.encode() if isinstance(payload, str) else dumps(payload)
+        body = payload_bytes(record.get("payload"))
         if self.store.requeue_orphan(self.id, raw, str(record.get("queue")), body):
             logger.warning("Pushed back %s reserved while Redis was unreachable", body[:200])
         if self._finish:

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 from .._compat import dumps, loads
 from ..errors import exception_name
 from ..keys import failed_at
+from ..payload import job_args, job_class
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -68,14 +69,11 @@ class Failure:
 
     @property
     def job_class(self) -> str | None:
-        payload = self.payload
-        return payload.get("class") if isinstance(payload, dict) else None
+        return job_class(self.payload)
 
     @property
     def args(self) -> list[Any]:
-        payload = self.payload
-        args = payload.get("args") if isinstance(payload, dict) else None
-        return args if isinstance(args, list) else ([] if args is None else [args])
+        return job_args(self.payload)
 
     @property
     def queue(self) -> str | None:
