@@ -34,7 +34,7 @@ def decode_payload(data: bytes | str) -> dict[str, Any]:
         payload["args"] = []
     elif type(args) is not list:
         payload["args"] = [args]
-    return payload  # type: ignore[no-any-return]
+    return payload
 
 
 def _preview(data: bytes | str, limit: int = 120) -> str:

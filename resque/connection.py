@@ -5,6 +5,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -23,14 +24,14 @@ _URL_SCHEMES = ("redis://", "rediss://", "unix://")
 class Connection:
     """A Redis client, the namespace to use on it, and how it was found."""
 
-    redis: "redis.Redis[bytes]"
+    redis: redis.Redis
     namespace: str
     description: str
     embedded: bool = False
 
 
-def _client_options(tcp: bool = True) -> dict[str, object]:
-    opts: dict[str, object] = {
+def _client_options(tcp: bool = True) -> dict[str, Any]:
+    opts: dict[str, Any] = {
         "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
         "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         "health_check_interval": 30,
@@ -50,14 +51,14 @@ def _redact(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
-def _from_url(url: str) -> "redis.Redis[bytes]":
+def _from_url(url: str) -> redis.Redis:
     try:
-        return redis.Redis.from_url(url, **_client_options(not url.startswith("unix://")))  # type: ignore[arg-type]
+        return redis.Redis.from_url(url, **_client_options(not url.startswith("unix://")))
     except ValueError as exc:
         raise ConfigurationError(f"bad Redis URL {_redact(url)!r}: {exc}") from None
 
 
-def _from_ruby_form(text: str) -> tuple["redis.Redis[bytes]", str | None, str]:
+def _from_ruby_form(text: str) -> tuple[redis.Redis, str | None, str]:
     """Parse ``host:port:db/namespace`` as Ruby's ``Resque.redis=`` does."""
     server, _, ns = text.partition("/")
     host, _, rest = server.partition(":")
@@ -67,11 +68,11 @@ def _from_ruby_form(text: str) -> tuple["redis.Redis[bytes]", str | None, str]:
         db = int(db_s) if db_s else 0
     except ValueError:
         raise ConfigurationError(f"bad Redis address {text!r}: port and db must be numbers") from None
-    client = redis.Redis(host=host or "localhost", port=port, db=db, **_client_options())  # type: ignore[arg-type]
+    client = redis.Redis(host=host or "localhost", port=port, db=db, **_client_options())
     return client, (ns or None), f"redis://{host or 'localhost'}:{port}/{db}"
 
 
-def clone_client(client: "redis.Redis[bytes]", retries: int | None = None) -> "redis.Redis[bytes]":
+def clone_client(client: redis.Redis, retries: int | None = None) -> redis.Redis:
     """Return a client with its own pool on the same server (optionally no retries)."""
     pool = client.connection_pool
     kwargs = dict(pool.connection_kwargs)
@@ -82,7 +83,7 @@ def clone_client(client: "redis.Redis[bytes]", retries: int | None = None) -> "r
         connection_class=pool.connection_class, **kwargs))
 
 
-def describe(client: "redis.Redis[bytes]") -> str:
+def describe(client: redis.Redis) -> str:
     """Return a display string for a client, without its password."""
     kw = client.connection_pool.connection_kwargs
     if "path" in kw:
@@ -92,7 +93,7 @@ def describe(client: "redis.Redis[bytes]") -> str:
 
 
 def connect(
-    source: "str | redis.Redis[bytes] | Connection | None" = None,
+    source: "str | redis.Redis | Connection | None" = None,
     namespace: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> Connection:

@@ -31,13 +31,15 @@ class JobSpec:
     @property
     def perform(self) -> Callable[..., Any]:
         """Return the callable that runs the job with its arguments."""
-        target = self.target
+        target: Any = self.target
         if inspect.isclass(target):
             attr = inspect.getattr_static(target, "perform", None)
             if inspect.isfunction(attr):  # a plain instance method: make an instance
-                return target().perform  # type: ignore[no-any-return]
-            return target.perform  # type: ignore[no-any-return]
-        return target  # type: ignore[no-any-return]
+                target = target()
+            perform: Callable[..., Any] = getattr(target, "perform")
+            return perform
+        func: Callable[..., Any] = target
+        return func
 
     def hooks(self, prefix: str) -> tuple[Callable[..., Any], ...]:
         """Return the hook methods named ``prefix*``, sorted as strings (Ruby order)."""

@@ -17,7 +17,7 @@ from .apps import load_apps
 from .daemon import Pidfile, daemonize
 from .main import CliConfig, main, setup_logging
 
-_ENV_FLOAT = {"type": float, "show_envvar": True}
+_ENV_FLOAT: dict[str, Any] = {"type": float, "show_envvar": True}
 
 
 def _worker_options(f: Any) -> Any:
@@ -86,7 +86,7 @@ def _verbosity(verbose: int) -> int:
 @click.option("-c", "--count", envvar="COUNT", type=click.IntRange(min=1), default=1,
               help="Run this many workers under a supervisor (as 'resque workers').")
 @click.pass_context
-def work(ctx: click.Context, queues: str | None, background: bool | None, pidfile: str | None,
+def work(ctx: click.Context, /, queues: str | None, background: bool | None, pidfile: str | None,
          logfile: str | None, count: int, **params: Any) -> None:
     """Process jobs from QUEUES until told to stop (QUIT, TERM, INT)."""
     qlist, options = _build(queues, params)
@@ -119,7 +119,7 @@ def _ping(client: Any) -> None:
 @click.option("-c", "--count", envvar="COUNT", type=click.IntRange(min=1), default=2,
               help="How many worker processes to run.")
 @click.pass_context
-def workers(ctx: click.Context, queues: str | None, count: int, **params: Any) -> None:
+def workers(ctx: click.Context, /, queues: str | None, count: int, **params: Any) -> None:
     """Run COUNT supervised workers; restart any that dies; stop all on TERM/INT/QUIT."""
     _build(queues, params)
     setup_logging(_verbosity(params["verbose"]), params["quiet"])
