@@ -23,6 +23,5 @@ clean:
 	rm -rf build dist *.egg-info resque/*.so ext/*.c
 
 demo: $(PY)
-	$(PY) -m pip install -q -e '.[embedded]'
-	$(PY) examples/hello.py
-	$(VENV)/bin/resque work -A examples/hello.py -q hello --interval 0 -v
+	$(PY) -m pip install -q -e '.[web,embedded]'
+	$(VENV)/bin/resque demo $(DEMO_ARGS)
