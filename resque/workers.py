@@ -81,7 +81,8 @@ def kill_worker(client: "Resque", worker_id: str, sig: int = signal.SIGKILL,
     if pid <= 1 or pid == os.getpid():
         raise ResqueError(f"refusing to signal pid {pid} of worker {worker_id!r}")
     try:
-        if is_worker is not None and _exists(pid) and not is_worker(pid):
+        os.kill(pid, 0)  # is it there at all?
+        if is_worker is not None and not is_worker(pid):
             raise ResqueError(f"pid {pid} of {worker_id!r} is not a resque worker (a reused pid?); "
                               "not signalled")
         os.kill(pid, sig)
@@ -93,12 +94,3 @@ def kill_worker(client: "Resque", worker_id: str, sig: int = signal.SIGKILL,
     unregister_worker(client, worker_id)
     return alive
 
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -296,15 +296,14 @@ def stats(client: Resque, as_json: bool) -> None:
     """Show the processed/failed counters, per worker, and the Redis server."""
     workers = client.workers(details=True)
     server = client.store.server_info()
-    data = {
-        "processed": client.stats.get("processed"), "failed": client.stats.get("failed"),
-        "workers": {w.id: {"processed": w.processed, "failed": w.failed} for w in workers},
-        "redis": {k: server.get(k) for k in _REDIS_FIELDS},
-    }
+    counters = {"processed": client.stats.get("processed"), "failed": client.stats.get("failed")}
+    redis_info = {k: server.get(k) for k in _REDIS_FIELDS}
+    data = {**counters, "redis": redis_info,
+            "workers": {w.id: {"processed": w.processed, "failed": w.failed} for w in workers}}
     show(as_json, data, lambda: "\n\n".join(filter(None, [
-        table(["COUNTER", "VALUE"], [("processed", data["processed"]), ("failed", data["failed"])]),
+        table(["COUNTER", "VALUE"], counters.items()),
         table(["WORKER", "PROCESSED", "FAILED"], [(w.id, w.processed, w.failed) for w in workers], 100),
-        table(["REDIS", "VALUE"], data["redis"].items()),
+        table(["REDIS", "VALUE"], redis_info.items()),
     ])))
 
 

@@ -37,10 +37,8 @@ def take_snapshot(client: Resque, now: float) -> Snapshot:
     return Snapshot(now, client.stats.get("processed"), client.stats.get("failed"), client.queue_sizes())
 
 
-def _rate(new: int, old: int | None, seconds: float) -> str:
-    if old is None or seconds <= 0:
-        return "-"
-    return f"{(new - old) / seconds:+.1f}/s"
+def _rate(new: int, old: int, seconds: float) -> str:
+    return f"{(new - old) / seconds:+.1f}/s" if seconds > 0 else "-"
 
 
 def _duration(seconds: float) -> str:
@@ -60,17 +58,17 @@ def _running(worker: WorkerInfo, now: float) -> str:
 def format_top(title: str, current: Snapshot, previous: Snapshot | None,
                workers: list[WorkerInfo]) -> str:
     """Lay out one screen from two snapshots and the registered workers."""
+    before = previous or current
     span = current.at - previous.at if previous else 0.0
-    old = previous.sizes if previous else {}
     busy = sorted((w for w in workers if w.job), key=lambda w: str((w.job or {}).get("run_at", "")))
     clock = datetime.fromtimestamp(current.at).strftime("%Y-%m-%d %H:%M:%S")
     summary = (
-        f"processed {current.processed} ({_rate(current.processed, previous and previous.processed, span)})"
-        f"   failed {current.failed} ({_rate(current.failed, previous and previous.failed, span)})"
+        f"processed {current.processed} ({_rate(current.processed, before.processed, span)})"
+        f"   failed {current.failed} ({_rate(current.failed, before.failed, span)})"
         f"   pending {sum(current.sizes.values())}   workers {len(workers)}, {len(busy)} working")
     queues = table(["QUEUE", "SIZE", "CHANGE"], [
-        (q, n, _rate(n, old.get(q, 0) if previous else None, span))
-        for q, n in sorted(current.sizes.items())]) or "No queues"
+        (q, n, _rate(n, before.sizes.get(q, 0), span)) for q, n in sorted(current.sizes.items())
+    ]) or "No queues"
     working = table(["WORKER", "QUEUE", "CLASS", "RUNNING"], [
         (w.id, (w.job or {}).get("queue"), job_class((w.job or {}).get("payload")) or "?",
          _running(w, current.at)) for w in busy]) or "No workers working"
