@@ -59,7 +59,7 @@ class Resque:
 
     def __init__(
         self,
-        redis: "str | redis.Redis[bytes] | Connection | None" = None,
+        redis: "str | redis.Redis | Connection | None" = None,
         namespace: str | None = None,
         *,
         registry: Registry | None = None,
@@ -81,7 +81,7 @@ class Resque:
         self.inline = inline
 
     @property
-    def redis(self) -> "redis.Redis[bytes]":
+    def redis(self) -> redis.Redis:
         return self.connection.redis
 
     @property
@@ -314,7 +314,7 @@ def get_client() -> Resque:
     return _default
 
 
-def set_client(client: "Resque | str | redis.Redis[bytes] | None", namespace: str | None = None) -> Resque | None:
+def set_client(client: "Resque | str | redis.Redis | None", namespace: str | None = None) -> Resque | None:
     """Replace the default client (a ``Resque``, a URL or a redis client); None resets it."""
     global _default
     if client is None or isinstance(client, Resque):

@@ -30,8 +30,8 @@ def _load(name: str) -> str:
 class Store:
     """All reads and writes of Resque's keys on one Redis connection."""
 
-    def __init__(self, client: "redis.Redis[bytes]", keys: Keys):
-        self.redis = client
+    def __init__(self, client: redis.Redis, keys: Keys):
+        self.redis: Any = client  # redis-py's reply types are loose; replies here are bytes
         self.keys = keys
         self._cycle: Script = client.register_script(_load("cycle"))
         self._failure_edit: Script = client.register_script(_load("failure_edit"))
@@ -58,7 +58,8 @@ class Store:
             pipe.execute()
 
     def pop(self, queue: str) -> bytes | None:
-        return self.redis.lpop(self.keys.queue(queue))  # type: ignore[return-value]
+        popped: bytes | None = self.redis.lpop(self.keys.queue(queue))
+        return popped
 
     def size(self, queue: str) -> int:
         return int(self.redis.llen(self.keys.queue(queue)))
@@ -67,14 +68,14 @@ class Store:
         """Return ``count`` elements of any list from ``start`` (Ruby's list_range)."""
         if count <= 0:
             return []
-        return list(self.redis.lrange(key, start, start + count - 1))  # type: ignore[arg-type]
+        return list(self.redis.lrange(key, start, start + count - 1))
 
     def queue_range(self, queue: str, start: int = 0, count: int = -1) -> list[bytes]:
         end = -1 if count < 0 else start + count - 1
-        return list(self.redis.lrange(self.keys.queue(queue), start, end))  # type: ignore[arg-type]
+        return list(self.redis.lrange(self.keys.queue(queue), start, end))
 
     def queue_names(self) -> list[str]:
-        return [text(q) or "" for q in self.redis.smembers(self.keys.queues)]  # type: ignore[union-attr]
+        return [text(q) or "" for q in self.redis.smembers(self.keys.queues)]
 
     def queue_count(self) -> int:
         return int(self.redis.scard(self.keys.queues))
@@ -133,7 +134,7 @@ class Store:
                              k.stat(processed_stat(worker_id)), k.pause_all, k.queues]
 
     def paused(self) -> bool:
-        value = text(self.redis.get(self.keys.pause_all))  # type: ignore[arg-type]
+        value = text(self.redis.get(self.keys.pause_all))
         return value is not None and value.strip().lower() == "true"
 
     def set_paused(self, paused: bool) -> None:
@@ -162,18 +163,19 @@ class Store:
             pipe.execute()
 
     def worker_ids(self) -> list[str]:
-        return [text(w) or "" for w in self.redis.smembers(self.keys.workers)]  # type: ignore[union-attr]
+        return [text(w) or "" for w in self.redis.smembers(self.keys.workers)]
 
     def worker_exists(self, worker_id: str) -> bool:
         return bool(self.redis.sismember(self.keys.workers, worker_id))
 
     def worker_job(self, worker_id: str) -> bytes | None:
-        return self.redis.get(self.keys.worker(worker_id))  # type: ignore[return-value]
+        record: bytes | None = self.redis.get(self.keys.worker(worker_id))
+        return record
 
     def worker_jobs(self, worker_ids: Sequence[str]) -> list[bytes | None]:
         if not worker_ids:
             return []
-        return list(self.redis.mget([self.keys.worker(w) for w in worker_ids]))  # type: ignore[arg-type]
+        return list(self.redis.mget([self.keys.worker(w) for w in worker_ids]))
 
     def set_worker_job(self, worker_id: str, record: bytes) -> None:
         self.redis.set(self.keys.worker(worker_id), record)
@@ -200,10 +202,10 @@ class Store:
 
     def heartbeats(self) -> dict[str, str]:
         raw = self.redis.hgetall(self.keys.heartbeat)
-        return {text(k) or "": text(v) or "" for k, v in raw.items()}  # type: ignore[union-attr]
+        return {text(k) or "": text(v) or "" for k, v in raw.items()}
 
     def server_time(self) -> float:
-        sec, usec = self.redis.time()  # type: ignore[misc]
+        sec, usec = self.redis.time()
         return float(sec) + float(usec) / 1e6
 
     def acquire_prune_lock(self, worker_id: str, seconds: int) -> bool:
@@ -219,7 +221,7 @@ class Store:
     # -- stats --------------------------------------------------------------
 
     def stat(self, name: str) -> int:
-        return int(self.redis.get(self.keys.stat(name)) or 0)  # type: ignore[arg-type]
+        return int(self.redis.get(self.keys.stat(name)) or 0)
 
     def incr_stat(self, name: str, by: int = 1) -> int:
         return int(self.redis.incrby(self.keys.stat(name), by))
@@ -255,7 +257,7 @@ class Store:
         return self.list_range(self.keys.failed_list(list_name), start, count)
 
     def failure_all(self, list_name: str) -> list[bytes]:
-        return list(self.redis.lrange(self.keys.failed_list(list_name), 0, -1))  # type: ignore[arg-type]
+        return list(self.redis.lrange(self.keys.failed_list(list_name), 0, -1))
 
     def failure_edit(self, list_name: str, action: str, index: int, digest: str,
                      record: bytes = b"", payload: bytes = b"", queue: str = "") -> int:
@@ -269,7 +271,7 @@ class Store:
         return int(self.redis.delete(self.keys.failed_list(list_name)))
 
     def failed_queue_names(self) -> list[str]:
-        return sorted(text(q) or "" for q in self.redis.smembers(self.keys.failed_queues))  # type: ignore[union-attr]
+        return sorted(text(q) or "" for q in self.redis.smembers(self.keys.failed_queues))
 
     def register_failed_queue(self, list_name: str) -> None:
         self.redis.sadd(self.keys.failed_queues, list_name)
@@ -284,35 +286,35 @@ class Store:
     def key_info(self, name: str) -> tuple[str, int]:
         """Return the TYPE and size of one namespaced key."""
         key = self.keys.key(name)
-        kind = text(self.redis.type(key)) or "none"  # type: ignore[arg-type]
+        kind = text(self.redis.type(key)) or "none"
         size = {
             "list": self.redis.llen, "set": self.redis.scard, "hash": self.redis.hlen,
             "zset": self.redis.zcard, "string": self.redis.strlen,
         }.get(kind)
-        return kind, int(size(key)) if size else 0  # type: ignore[operator]
+        return kind, int(size(key)) if size else 0
 
     def key_values(self, name: str, start: int, count: int) -> tuple[str, list[str]]:
         """Return the TYPE and a window of the values of one namespaced key."""
         key = self.keys.key(name)
-        kind = text(self.redis.type(key)) or "none"  # type: ignore[arg-type]
+        kind = text(self.redis.type(key)) or "none"
         end = start + count - 1
         if kind == "string":
-            return kind, [text(self.redis.get(key)) or ""]  # type: ignore[arg-type]
+            return kind, [text(self.redis.get(key)) or ""]
         if kind == "list":
             items = self.redis.lrange(key, start, end)
         elif kind == "set":
-            items = sorted(self.redis.smembers(key))[start : end + 1]  # type: ignore[arg-type]
+            items = sorted(self.redis.smembers(key))[start : end + 1]
         elif kind == "zset":
             items = self.redis.zrange(key, start, end)
         elif kind == "hash":
-            pairs = sorted(self.redis.hgetall(key).items())[start : end + 1]  # type: ignore[union-attr]
-            items = [k + b": " + v for k, v in pairs]
+            pairs = sorted(self.redis.hgetall(key).items())[start : end + 1]
+            items = [f"{text(k)}: {text(v)}" for k, v in pairs]
         else:
             items = []
-        return kind, [text(i) or "" for i in items]  # type: ignore[union-attr]
+        return kind, [text(i) or "" for i in items]
 
     def server_info(self) -> dict[str, Any]:
-        return dict(self.redis.info())  # type: ignore[arg-type]
+        return dict(self.redis.info())
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
