@@ -17,6 +17,9 @@ from .errors import (
 from .job import Job, JobArgumentError
 from .keys import __version__
 from .registry import Registry, default_registry
+# Load the submodules named like the functions below first: a later first
+# import of them would rebind resque.queues and resque.workers to the modules.
+from . import queues as _queues_module, workers as _workers_module  # noqa: F401
 
 __all__ = [
     "ConfigurationError", "DirtyExit", "DontPerform", "Job", "JobArgumentError", "JobNotAllowed",
