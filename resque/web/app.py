@@ -1,0 +1,106 @@
+"""Build the Falcon app of the monitoring front end."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import falcon
+import redis
+
+from ..client import Resque
+from ..errors import RedisUnavailable, ResqueError
+from . import resources as pages
+from . import resources_failed, resources_stats
+from .render import Renderer, Site, make_environment
+from .security import BasicAuth, Csrf, SecurityHeaders
+
+logger = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().with_name("static")
+
+
+def create_app(client: Resque | None = None, *, user: str | None = None,
+               password: str | None = None, redis_url: str | None = None,
+               namespace: str | None = None, poll_interval: float = 2.0) -> "falcon.App[falcon.Request, falcon.Response]":
+    """Return the WSGI app showing ``client``'s queues, workers and failures.
+
+    With no client one is built from ``redis_url``/``namespace``, else from
+    ``RESQUE_REDIS_URL``/``REDIS_URL`` and ``RESQUE_NAMESPACE``, else the
+    embedded server. ``user``/``password`` (default ``RESQUE_WEB_USER``/
+    ``RESQUE_WEB_PASSWORD``) turn on HTTP basic auth.
+    """
+    if client is None:
+        client = Resque(redis_url, namespace or os.environ.get("RESQUE_NAMESPACE") or None)
+    user = os.environ.get("RESQUE_WEB_USER") if user is None else user
+    password = os.environ.get("RESQUE_WEB_PASSWORD") if password is None else password
+    middleware: list[Any] = [SecurityHeaders()]
+    if user or password:
+        middleware.append(BasicAuth(user or "", password or ""))
+    middleware.append(Csrf())
+    app = falcon.App(middleware=middleware)
+    app.req_options.strip_url_path_trailing_slash = True
+    app.resp_options.secure_cookies_by_default = False
+    out = Renderer(make_environment(), Site(client.namespace, client.redis_id, poll_interval))
+    _routes(app, client, out)
+    _errors(app, out)
+    app.add_static_route("/static", STATIC)
+    return app
+
+
+def _routes(app: "falcon.App[falcon.Request, falcon.Response]", client: Resque, out: Renderer) -> None:
+    def both(path: str, resource: Any) -> None:
+        app.add_route(path, resource)
+        app.add_route("/api" + path, resource, suffix="api")
+
+    app.add_route("/", pages.Root())
+    both("/overview", pages.Overview(client, out))
+    both("/working", pages.Working(client, out))
+    both("/working/{worker_id:path}", pages.WorkingOne(client, out))
+    both("/queues", pages.Queues(client, out))
+    both("/queues/{name:path}", pages.Queue(client, out))
+    workers = pages.Workers(client, out)
+    both("/workers", workers)
+    both("/workers/{worker_id:path}", workers)
+    failed = resources_failed.Failed(client, out)
+    both("/failed", failed)
+    both("/failed/{list_name:path}", failed)
+    app.add_route("/stats", resources_stats.StatsRoot())
+    both("/stats/resque", resources_stats.StatsResque(client, out))
+    both("/stats/redis", resources_stats.StatsRedis(client, out))
+    both("/stats/keys", resources_stats.StatsKeys(client, out))
+    both("/stats/keys/{key:path}", resources_stats.StatsKey(client, out))
+    app.add_route("/stats.txt", resources_stats.StatsText(client, out))
+    app.add_route("/metrics", resources_stats.Metrics(client, out))
+    app.add_route("/api", resources_stats.ApiIndex(out))
+
+
+def _wants_json(req: falcon.Request) -> bool:
+    return req.path.startswith("/api") or req.client_prefers(
+        [falcon.MEDIA_HTML, falcon.MEDIA_JSON]) == falcon.MEDIA_JSON
+
+
+def _errors(app: "falcon.App[falcon.Request, falcon.Response]", out: Renderer) -> None:
+    def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
+        resp.set_headers(exc.headers or {})
+        if _wants_json(req):
+            out.json(resp, exc.to_dict())
+        else:
+            resp.content_type = falcon.MEDIA_HTML
+            resp.text = out.render_error(req, exc.title or "Error", exc.description)
+
+    def resque_error(req: falcon.Request, resp: falcon.Response, exc: ResqueError,
+                     params: dict[str, Any]) -> None:
+        if isinstance(exc, RedisUnavailable):
+            raise falcon.HTTPServiceUnavailable(title="Redis unavailable", description=str(exc))
+        raise falcon.HTTPBadRequest(title=type(exc).__name__, description=str(exc))
+
+    def redis_error(req: falcon.Request, resp: falcon.Response, exc: Exception,
+                    params: dict[str, Any]) -> None:
+        logger.exception("Redis error while serving %s", req.path)
+        raise falcon.HTTPServiceUnavailable(title="Redis unavailable",
+                                            description=f"{type(exc).__name__}: {exc}")
+
+    app.set_error_serializer(serialize)
+    app.add_error_handler(ResqueError, resque_error)
+    app.add_error_handler(redis.exceptions.RedisError, redis_error)

@@ -1,0 +1,164 @@
+"""Stats pages, the key browser, ``/stats.txt``, ``/metrics`` and the API index."""
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from ..client import Resque
+from . import views
+from .render import Page, Renderer, start_param
+
+KEYS_PER_PAGE = 100
+PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class StatsRoot:
+    """Send ``/stats`` to the resque stats."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        raise falcon.HTTPFound(req.root_path + "/stats/resque")
+
+
+class StatsResque(Page):
+    """``Resque.info`` as a table."""
+
+    template = "stats.html"
+    tab = "stats"
+
+    def data(self, req: falcon.Request, **params: Any) -> dict[str, Any]:
+        info = self.client.info()
+        return {"view": "resque", "info": {k: info[k] for k in sorted(info)}}
+
+
+class StatsRedis(Page):
+    """The Redis server's INFO, sorted by field."""
+
+    template = "stats.html"
+    tab = "stats"
+
+    def data(self, req: falcon.Request, **params: Any) -> dict[str, Any]:
+        info = self.client.store.server_info()
+        return {"view": "redis", "info": {str(k): info[k] for k in sorted(info, key=str)}}
+
+
+class StatsKeys(Page):
+    """Every key under the namespace with its type and size, a page at a time."""
+
+    template = "stats_keys.html"
+    tab = "stats"
+
+    def data(self, req: falcon.Request, **params: Any) -> dict[str, Any]:
+        names = self.client.keys()
+        start = start_param(req)
+        rows = []
+        for name in names[start:start + KEYS_PER_PAGE]:
+            kind, size = self.client.store.key_info(name)
+            rows.append({"key": name, "type": kind, "size": size})
+        return {"view": "keys", "keys": rows,
+                "page": views.pager(start, KEYS_PER_PAGE, len(names), len(rows))}
+
+
+class StatsKey(Page):
+    """One key's value, or a page of its elements."""
+
+    template = "stats_key.html"
+    tab = "stats"
+
+    def data(self, req: falcon.Request, key: str = "", **params: Any) -> dict[str, Any]:
+        start = start_param(req)
+        kind, size = self.client.store.key_info(key)
+        if kind == "none":
+            raise falcon.HTTPNotFound(title="No such key",
+                                      description=f"There is no key {key!r} in this namespace.")
+        _, values = self.client.store.key_values(key, start, views.PER_PAGE)
+        page = None if kind == "string" else views.pager(start, views.PER_PAGE, size, len(values))
+        return {"view": "keys", "key": key, "type": kind, "size": size,
+                "values": values, "page": page}
+
+
+class StatsText:
+    """Ruby's ``/stats.txt`` lines, for old monitoring scripts (read-only)."""
+
+    def __init__(self, client: Resque, out: Renderer):
+        self.client = client
+        self.out = out
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        info = self.client.info()
+        lines = [
+            f"resque.pending={info['pending']}", f"resque.processed+={info['processed']}",
+            f"resque.failed+={info['failed']}", f"resque.workers={info['workers']}",
+            f"resque.working={info['working']}",
+        ]
+        lines += [f"queues.{q}={n}" for q, n in self.client.queue_sizes().items()]
+        self.out.text(resp, "\n".join(lines), "text/plain; charset=utf-8")
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class Metrics:
+    """Prometheus text-format metrics."""
+
+    def __init__(self, client: Resque, out: Renderer):
+        self.client = client
+        self.out = out
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        c = self.client
+        sizes = c.queue_sizes()
+        lists, _ = views.failed_lists(c)
+        workers = c.workers()
+        out: list[str] = []
+
+        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
+            out.append(f"# HELP {name} {help_text}")
+            out.append(f"# TYPE {name} {kind}")
+            out.extend(f"{name}{labels} {value}" for labels, value in samples)
+
+        metric("resque_queue_size", "gauge", "Jobs waiting in each queue.",
+               [(f'{{queue="{_label(q)}"}}', n) for q, n in sizes.items()])
+        metric("resque_pending", "gauge", "Jobs waiting in all queues.", [("", sum(sizes.values()))])
+        metric("resque_processed_total", "counter", "Jobs processed (stat:processed).",
+               [("", c.stats.get("processed"))])
+        metric("resque_failed_total", "counter", "Jobs failed (stat:failed).",
+               [("", c.stats.get("failed"))])
+        metric("resque_failures", "gauge", "Failure records kept, per failure list.",
+               [(f'{{list="{_label(r["list"])}"}}', r["count"]) for r in lists])
+        metric("resque_workers", "gauge", "Registered workers.", [("", len(workers))])
+        metric("resque_working", "gauge", "Workers running a job.",
+               [("", sum(1 for w in workers if w.job))])
+        metric("resque_oldest_failure_age_seconds", "gauge",
+               "Age of the oldest failure record (0 when there is none).",
+               [("", round(views.oldest_failure_age(c), 3))])
+        self.out.text(resp, "\n".join(out) + "\n", PROMETHEUS)
+
+
+API = {
+    "/api/overview": "queues with sizes, failure lists with counts, busy workers",
+    "/api/working": "busy workers with queue, class, args and running time",
+    "/api/working/{worker_id}": "the job one worker runs",
+    "/api/queues": "queues with sizes and failure lists",
+    "/api/queues/{queue}?start=N": "20 pending jobs of a queue from offset N",
+    "/api/workers": "all workers and the host summary",
+    "/api/workers/{host|worker_id|all}": "workers of a host, one worker, or all",
+    "/api/failed?start=&class=&queue=&order=": "a page of failures (or the list overview)",
+    "/api/failed/{list}?start=&class=&queue=&order=": "a page of one failure list",
+    "/api/stats/resque": "Resque.info",
+    "/api/stats/redis": "Redis INFO",
+    "/api/stats/keys?start=N": "keys with type and size",
+    "/api/stats/keys/{key}?start=N": "a key's value or 20 of its elements",
+}
+
+
+class ApiIndex:
+    """List the JSON endpoints."""
+
+    def __init__(self, out: Renderer):
+        self.out = out
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.out.json(resp, {"root": req.root_path, "endpoints": API,
+                             "metrics": "/metrics", "stats_txt": "/stats.txt"})

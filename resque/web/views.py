@@ -1,0 +1,205 @@
+"""Gather plain data for the pages and the JSON API from a client.
+
+Everything returned here is made of dicts, lists, strings and numbers, so
+the same value feeds a template and ``/api/...``. Records written by Ruby
+Resque and by this library are read alike; odd records degrade to text.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .._compat import dumps
+from ..client import Resque, WorkerInfo
+from ..failure import Failure
+from ..keys import parse_time
+from ..payload import job_args, job_class
+
+ACTIVEJOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
+PER_PAGE = 20
+STALE_HEARTBEAT = 300
+
+
+def display_class(payload: Any) -> tuple[str, bool]:
+    """Return the class to show for a payload and whether ActiveJob wraps it."""
+    name = job_class(payload)
+    if name == ACTIVEJOB_WRAPPER:
+        args = job_args(payload)
+        inner = args[0].get("job_class") if args and isinstance(args[0], dict) else None
+        if isinstance(inner, str):
+            return inner, True
+    return name or "(unknown)", False
+
+
+def arg_text(value: Any) -> str:
+    """Render one job argument as compact JSON text."""
+    try:
+        return dumps(value).decode("utf-8")
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def age(seconds: float | None) -> str | None:
+    """Say how long ``seconds`` is, coarsely: ``3m 12s``, ``2h 5m``, ``4d 1h``."""
+    if seconds is None:
+        return None
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def since(stamp: Any, now: float) -> float | None:
+    """Return seconds elapsed since a protocol time string, or None."""
+    if not isinstance(stamp, str):
+        return None
+    ts = parse_time(stamp)
+    return None if ts is None else now - ts
+
+
+def job_view(payload: Any) -> dict[str, Any]:
+    """Describe a payload: shown class, raw class and arguments."""
+    name, via = display_class(payload)
+    return {
+        "class": name,
+        "via_activejob": via,
+        "raw_class": job_class(payload),
+        "args": job_args(payload) if isinstance(payload, dict) else [payload],
+    }
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+# -- queues -----------------------------------------------------------------
+
+def failed_lists(client: Resque) -> tuple[list[dict[str, Any]], bool]:
+    """Return the failure lists with counts, and whether there are several."""
+    backend = client.failure
+    names = backend.queues()
+    multi = bool(getattr(backend, "multi_queue", False)) or len(names) > 1
+    rows = [{"list": n, "count": backend.count(n)} for n in sorted(names)]
+    return rows, multi
+
+
+def queue_rows(client: Resque) -> list[dict[str, Any]]:
+    return [{"name": q, "size": n} for q, n in sorted(client.queue_sizes().items())]
+
+
+def queues_summary(client: Resque) -> dict[str, Any]:
+    """Return the queue table with its failure rows."""
+    rows, multi = failed_lists(client)
+    return {"queues": queue_rows(client), "failed_lists": rows, "failed_multi": multi,
+            "failed_total": sum(r["count"] for r in rows)}
+
+
+def queue_jobs(client: Resque, queue: str, start: int, per_page: int = PER_PAGE) -> dict[str, Any]:
+    """Return one page of a queue's pending jobs."""
+    size = client.size(queue)
+    items = client.peek(queue, start, per_page) if per_page > 1 else [client.peek(queue, start)]
+    jobs = [dict(job_view(p), position=start + i) for i, p in enumerate(items or [])]
+    return {"queue": queue, "size": size, "registered": queue in client.queues(),
+            "jobs": jobs, "page": pager(start, per_page, size, len(jobs))}
+
+
+def pager(start: int, per_page: int, total: int | None, shown: int,
+          more: bool | None = None) -> dict[str, Any]:
+    """Describe a page window for the pager macro."""
+    has_next = (start + shown < total) if total is not None else bool(more)
+    return {
+        "start": start, "end": start + shown - 1, "shown": shown, "total": total,
+        "per_page": per_page,
+        "prev": max(0, start - per_page) if start > 0 else None,
+        "next": start + per_page if has_next else None,
+        "last": ((total - 1) // per_page) * per_page if total and has_next else None,
+    }
+
+
+# -- workers ----------------------------------------------------------------
+
+def worker_row(w: WorkerInfo, now: float) -> dict[str, Any]:
+    """Describe a worker and the job it holds."""
+    record = w.job or {}
+    payload = record.get("payload")
+    run_at = record.get("run_at")
+    running = since(run_at, now)
+    beat = since(w.heartbeat, now)
+    return {
+        "id": w.id, "host": w.host, "pid": w.pid, "queues": w.queues, "state": w.state,
+        "label": f"{w.host}:{w.pid}",
+        "queue": _text(record.get("queue")) if w.job else None,
+        "run_at": _text(run_at) if w.job else None,
+        "running_seconds": None if running is None else int(running),
+        "running_for": age(running),
+        "job": job_view(payload) if w.job else None,
+        "started": w.started, "heartbeat": w.heartbeat,
+        "heartbeat_age": age(beat), "stale": beat is not None and beat > STALE_HEARTBEAT,
+        "processed": w.processed, "failed": w.failed,
+    }
+
+
+def working_rows(client: Resque, now: float | None = None) -> dict[str, Any]:
+    """Return the busy workers (oldest job first) and the worker total."""
+    now = time.time() if now is None else now
+    workers = client.workers()
+    busy = sorted((w for w in workers if w.job),
+                  key=lambda w: _text((w.job or {}).get("run_at")))
+    return {"working": [worker_row(w, now) for w in busy], "workers_total": len(workers)}
+
+
+def hosts(workers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Group workers by host: name, count and busy count."""
+    out: dict[str, dict[str, Any]] = {}
+    for w in workers:
+        h = out.setdefault(w["host"], {"host": w["host"], "count": 0, "working": 0})
+        h["count"] += 1
+        h["working"] += w["state"] == "working"
+    return [out[k] for k in sorted(out)]
+
+
+# -- failures ---------------------------------------------------------------
+
+def failure_row(f: Failure, now: float) -> dict[str, Any]:
+    """Describe one failure record, tolerating any shape."""
+    d = f.data
+    worker = _text(d.get("worker"))
+    trace = d.get("backtrace")
+    if isinstance(trace, str):
+        trace = trace.splitlines()
+    elif not isinstance(trace, list):
+        trace = []
+    failed_at = d.get("failed_at")
+    return {
+        "id": f.id, "index": f.index, "list": f.list_name,
+        "failed_at": _text(failed_at), "failed_ago": age(since(failed_at, now)),
+        "retried_at": _text(d["retried_at"]) if d.get("retried_at") is not None else None,
+        "worker": worker, "worker_label": ":".join(worker.split(":")[:2]),
+        "queue": _text(d.get("queue")),
+        "job": job_view(d.get("payload")),
+        "exception": _text(d.get("exception")), "error": _text(d.get("error")),
+        "backtrace": [_text(x) for x in trace],
+    }
+
+
+def matches(row: dict[str, Any], class_name: str | None, queue: str | None) -> bool:
+    """Say whether a failure row passes the class and job-queue filters."""
+    if class_name is not None and class_name not in (row["job"]["class"], row["job"]["raw_class"]):
+        return False
+    return queue is None or row["queue"] == queue
+
+
+def oldest_failure_age(client: Resque, now: float | None = None) -> float:
+    """Return the age in seconds of the oldest failure record (0 if none)."""
+    now = time.time() if now is None else now
+    oldest = 0.0
+    for name in client.failure.queues():
+        first = client.failure.all(0, 1, name)
+        if first:
+            seconds = since(first[0].data.get("failed_at"), now)
+            oldest = max(oldest, seconds or 0.0)
+    return oldest
