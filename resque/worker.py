@@ -131,8 +131,11 @@ class Worker:
         self._wake = threading.Event()
         self._heartbeat: threading.Thread | None = None
         self._interval, self._min, self._max, self._backoff = self.options.intervals()
-        self._script, self._fixed_keys = self.store.cycle_args(self.id)
+        self._fixed_keys = self.store.cycle_args(self.id)[1]
         self._hot = clone_client(self.store.redis, retries=0)  # a retried script could lose a job
+        self._cycle = self.store.hot_cycle(self._hot)
+        self._stamp_second = -1
+        self._stamp = ""
         self._stats_in_cycle = getattr(self.client.stats, "counts_in_cycle", False)
 
     def __repr__(self) -> str:
@@ -272,9 +275,11 @@ class Worker:
                 self._finish_now()
                 return None
             finish = ("1" if self._stats_in_cycle else "2") if self._finish else "0"
-            stamp = run_at()
-            reply = self._script(keys=self._keys, args=[finish, stamp, self._expected,
-                                                        *self._queue_json], client=self._hot)
+            second = int(time.time())
+            if second != self._stamp_second:
+                self._stamp_second, self._stamp = second, run_at(second)
+            stamp = self._stamp
+            reply = self._cycle(self._keys, (finish, stamp, self._expected, *self._queue_json))
         except _REDIS_ERRORS as exc:
             self._recover = True
             self._redis_down(exc)
