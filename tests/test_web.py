@@ -9,7 +9,8 @@ import pytest
 from resque import Registry, Resque
 from resque.failure import RedisMultiQueueFailure
 from resque.web import create_app
-from tests.web_helpers import (
+from tests.web_helpers import (  # noqa: F401 - shared_app is a fixture
+    shared_app,
     PY_WORKER, RUBY_HOST, RUBY_IDLE, RUBY_WORKER, Web, python_failure, seed, text_of,
 )
 
@@ -21,9 +22,9 @@ def _no_auth_env(monkeypatch):
 
 
 @pytest.fixture
-def web(r, client):
+def web(r, client, shared_app):
     seed(r, client)
-    return Web(create_app(client))
+    return Web(shared_app)
 
 
 def test_root_redirects_to_overview(web):
@@ -134,7 +135,7 @@ def test_stats_pages(web, client):
     assert res.status_code == 302 and res.headers["location"].endswith("/stats/resque")
     page = text_of(web.get("/stats/resque").text)
     assert "pending 5" in page and "processed 17" in page and "workers 3" in page and "working 2" in page
-    assert "failed 3" in page and client.redis_id in page
+    assert "failed 3" in page and "servers unix://" in page and "redis.sock" in page
     assert "redis_version" in web.get("/stats/redis").text
     keys = web.get("/stats/keys").text
     row = re.search(r'queue:critical</a></td><td>(\w+)</td><td class="num">(\d+)<', keys)

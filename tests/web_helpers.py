@@ -7,10 +7,11 @@ from html import unescape
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 import redis
 from falcon import testing
 
-from resque import Resque
+from resque import Registry, Resque
 from resque._compat import dumps
 from resque.keys import run_at, started_at
 
@@ -97,6 +98,14 @@ def seed_python(client: Resque) -> None:
 def seed(r: "redis.Redis[bytes]", client: Resque) -> None:
     seed_ruby(r, client.namespace)
     seed_python(client)
+
+
+@pytest.fixture(scope="module")
+def shared_app(redis_server: Any) -> Any:
+    """One app per test module (templates compile once) on the test server."""
+    from resque.web import create_app
+
+    return create_app(Resque(redis_server.url, registry=Registry()), user="", password="")
 
 
 class Web:

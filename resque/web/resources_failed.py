@@ -139,6 +139,8 @@ class Failed(Page):
     # -- actions -------------------------------------------------------------
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, list_name: str = "") -> None:
+        if list_name:
+            self._list(list_name)  # 404 for a list that does not exist
         fields = form(req)
         action = fields.get("action", "")
         backend = self.client.failure
