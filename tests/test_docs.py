@@ -9,9 +9,10 @@ Per page, in document order, in one namespace:
 - a ```sh block whose info string is ``sh run`` runs in bash, in the
   scratch directory, with ``resque`` and ``python`` on PATH.
 
-Every ``resque ...`` command line in any ```sh or ```ini block must parse
-against the real CLI (commands and options exist, values have the right
-types), whether or not it is run.
+Every ``resque ...`` command line in a ```sh or ```ini block, and every
+inline ``resque ...`` span without placeholders, must parse against the
+real CLI (commands and options exist, values have the right types),
+whether or not it is run.
 """
 from __future__ import annotations
 
@@ -203,12 +204,32 @@ def _parse(args: list[str]) -> None:
         cmd, rest = sub, _rest(ctx) if isinstance(sub, click.Group) else []
 
 
+def _inline_commands(page: Path) -> list[tuple[str, str]]:
+    """Return ``resque ...`` spans of inline code outside fenced blocks.
+
+    Spans with placeholders (``...``, ``<pid>``, ``N``, ``ID``) are left out.
+    """
+    found = []
+    fenced = False
+    for number, line in enumerate(page.read_text("utf-8").splitlines(), 1):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        for span in re.findall(r"`(resque [^`]+)`", line):
+            if "..." not in span and "<" not in span and not re.search(r"\b[A-Z]+\b", span):
+                found.append((f"{page.name}:{number}", span))
+    return found
+
+
 def _cli_samples() -> list[tuple[str, str]]:
     found = []
     for page in PAGES:
         for block in blocks(page):
             if block.language in ("sh", "ini"):
                 found += [(f"{page.name}:{block.line}", line) for line in _command_lines(block)]
+        found += _inline_commands(page)
     return found
 
 
