@@ -9,22 +9,10 @@ import pytest
 from resque import Registry, Resque
 from resque.failure import RedisMultiQueueFailure
 from resque.web import create_app
-from tests.web_helpers import (  # noqa: F401 - shared_app is a fixture
-    shared_app,
+from tests.web_helpers import (  # noqa: F401 - fixtures
+    no_auth_env, shared_app, web,
     RUBY_DIRTY, RUBY_FAILURE, Web, form_fields, python_failure, ruby_json, seed, text_of,
 )
-
-
-@pytest.fixture(autouse=True)
-def _no_auth_env(monkeypatch):
-    monkeypatch.delenv("RESQUE_WEB_USER", raising=False)
-    monkeypatch.delenv("RESQUE_WEB_PASSWORD", raising=False)
-
-
-@pytest.fixture
-def web(r, client, shared_app):
-    seed(r, client)
-    return Web(shared_app)
 
 
 def failed(r, key="resque:failed"):

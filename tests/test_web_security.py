@@ -7,7 +7,8 @@ import re
 import pytest
 
 from resque.web import create_app
-from tests.web_helpers import (  # noqa: F401 - shared_app is a fixture
+from tests.web_helpers import (  # noqa: F401 - fixtures
+    no_auth_env, web,
     RUBY_WORKER, Web, form_fields, python_failure, ruby_json, seed, shared_app, text_of,
 )
 
@@ -15,12 +16,6 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'
 EVIL_HOST = f"h{IMG}"
 EVIL_WORKER = f"{EVIL_HOST}:66:{SCRIPT},q"
-
-
-@pytest.fixture(autouse=True)
-def _no_auth_env(monkeypatch):
-    monkeypatch.delenv("RESQUE_WEB_USER", raising=False)
-    monkeypatch.delenv("RESQUE_WEB_PASSWORD", raising=False)
 
 
 @pytest.fixture
@@ -100,12 +95,6 @@ def test_error_pages_escape_the_request(evil):
 
 
 # -- CSRF and POST-only -------------------------------------------------------
-
-@pytest.fixture
-def web(r, client, shared_app):
-    seed(r, client)
-    return Web(shared_app)
-
 
 def test_forms_carry_the_token_from_the_cookie(web):
     res = web.get("/queues/critical")

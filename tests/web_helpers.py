@@ -100,6 +100,20 @@ def seed(r: "redis.Redis[bytes]", client: Resque) -> None:
     seed_python(client)
 
 
+@pytest.fixture(autouse=True)
+def no_auth_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep a developer's RESQUE_WEB_USER/PASSWORD out of the tests."""
+    monkeypatch.delenv("RESQUE_WEB_USER", raising=False)
+    monkeypatch.delenv("RESQUE_WEB_PASSWORD", raising=False)
+
+
+@pytest.fixture
+def web(r: "redis.Redis[bytes]", client: Resque, shared_app: Any) -> "Web":
+    """A browser-like client on the shared app, with mixed Ruby/Python data seeded."""
+    seed(r, client)
+    return Web(shared_app)
+
+
 @pytest.fixture(scope="module")
 def shared_app(redis_server: Any) -> Any:
     """One app per test module (templates compile once) on the test server."""

@@ -53,7 +53,7 @@ def _routes(app: "falcon.App[falcon.Request, falcon.Response]", client: Resque, 
         app.add_route(path, resource)
         app.add_route("/api" + path, resource, suffix="api")
 
-    app.add_route("/", pages.Root())
+    app.add_route("/", pages.Redirect("/overview"))
     both("/overview", pages.Overview(client, out))
     both("/working", pages.Working(client, out))
     both("/working/{worker_id:path}", pages.WorkingOne(client, out))
@@ -65,7 +65,7 @@ def _routes(app: "falcon.App[falcon.Request, falcon.Response]", client: Resque, 
     failed = resources_failed.Failed(client, out)
     both("/failed", failed)
     both("/failed/{list_name:path}", failed)
-    app.add_route("/stats", resources_stats.StatsRoot())
+    app.add_route("/stats", pages.Redirect("/stats/resque"))
     both("/stats/resque", resources_stats.StatsResque(client, out))
     both("/stats/redis", resources_stats.StatsRedis(client, out))
     both("/stats/keys", resources_stats.StatsKeys(client, out))

@@ -10,11 +10,14 @@ from . import views
 from .render import Page, form, path_quote, redirect, start_param
 
 
-class Root:
-    """Send ``/`` to the overview."""
+class Redirect:
+    """Send a GET to another page under the mount point (``/`` to the overview)."""
+
+    def __init__(self, path: str):
+        self.path = path
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        raise falcon.HTTPFound(req.root_path + "/overview")
+        raise falcon.HTTPFound(req.root_path + self.path)
 
 
 class Overview(Page):

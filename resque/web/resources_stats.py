@@ -13,13 +13,6 @@ KEYS_PER_PAGE = 100
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
-class StatsRoot:
-    """Send ``/stats`` to the resque stats."""
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        raise falcon.HTTPFound(req.root_path + "/stats/resque")
-
-
 class StatsResque(Page):
     """``Resque.info`` as a table."""
 

@@ -22,7 +22,8 @@
   // Retry one failure without leaving the page; fall back to a normal POST.
   function retry(form) {
     var data = new URLSearchParams(new FormData(form));
-    fetch(form.action, {
+    // form.action is shadowed by the input named "action": read the attribute
+    fetch(form.getAttribute("action"), {
       method: "POST",
       body: data,
       credentials: "same-origin",
