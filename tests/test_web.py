@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from resque import Registry, Resque
-from resque.failure import RedisMultiQueueFailure
+from resque import NoQueueError, default_registry
+from resque.worker import Worker, WorkerOptions
+from resque.failure import RedisFailure, RedisMultiQueueFailure
 from resque.web import create_app
+from tests import jobs
 from tests.web_helpers import (  # noqa: F401 - fixtures
     no_auth_env, shared_app, web,
     PY_WORKER, RUBY_HOST, RUBY_IDLE, RUBY_WORKER, Web, python_failure, seed, text_of,
@@ -230,3 +237,56 @@ def test_multi_queue_backend_has_per_queue_failed_lists(r):
     only = text_of(w.get("/failed/high_failed", params={"class": "Other"}).text)
     assert "with class Other" in only and "Showing 1–1 of 1 failures" in only
     assert json.loads(w.get("/api/failed").text)["overview"] is True
+
+
+def test_odd_worker_records_render(web, r):
+    odd = "odd-host:5:q"
+    r.sadd("resque:workers", odd, "not-a-worker-id")
+    r.set(f"resque:worker:{odd}", b"{not json")
+    res = web.get("/working")
+    assert res.status_code == 200 and "3 of 4 Workers Working" in text_of(res.text)
+    assert "(unknown)" in text_of(res.text)
+    assert web.get("/workers").status_code == 200 and web.get("/workers/" + odd).status_code == 200
+
+
+def test_redis_down_is_a_503_page(tmp_path):
+    down = redis.Redis(unix_socket_path=str(tmp_path / "gone.sock"), retry=Retry(NoBackoff(), 0))
+    app = create_app(Resque(down), user="", password="")
+    res = Web(app).get("/overview")
+    assert res.status_code == 503 and "Redis unavailable" in res.text
+    assert Web(app).get("/api/overview").json["title"] == "Redis unavailable"
+
+
+class _BrokenBackend(RedisFailure):
+    def queues(self):
+        raise NoQueueError("no failure list configured for queue 'x'")
+
+
+def test_resque_errors_become_4xx(r):
+    app = create_app(Resque(r, registry=Registry(), failure=_BrokenBackend), user="", password="")
+    res = Web(app).get("/failed")
+    assert res.status_code == 400 and "NoQueueError" in res.text and "no failure list" in res.text
+
+
+def test_a_real_python_worker_failure_shows_next_to_ruby_data(r, client, redis_url, shared_app,
+                                                                monkeypatch):
+    monkeypatch.setenv("RESQUE_REDIS_URL", redis_url)
+    monkeypatch.setattr(jobs, "_conn", None)
+    rq = Resque(r, registry=default_registry)
+    rq.enqueue_to("pyw", "Boom", "kaput <b>")
+    rq.enqueue_to("pyw", "Record", "fine")
+    saved = {s: signal.getsignal(s) for s in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT,
+                                               signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)}
+    try:
+        Worker("pyw", rq, WorkerOptions(interval=0, fork=False)).work()
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+    seed(r, client)
+    web = Web(shared_app)
+    page = text_of(web.get("/failed").text)
+    assert "Boom Arguments \"kaput <b>\" Exception ValueError Error kaput <b>" in page
+    assert "uninitialized constant Archive" in page and "disk full" in page
+    assert "Showing 1–4 of 4 failures" in page
+    assert 'data-queue="pyw">0</td>' in web.get("/overview").text
+    assert web.get("/api/stats/resque").json["info"]["processed"] == 2 + 12 + 5
