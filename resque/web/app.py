@@ -13,7 +13,7 @@ from ..client import Resque
 from ..errors import RedisUnavailable, ResqueError
 from . import resources as pages
 from . import resources_failed, resources_stats
-from .render import Renderer, Site, make_environment
+from .render import CACHE_CONTROL, Renderer, Site, make_environment
 from .security import BasicAuth, Csrf, SecurityHeaders
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def _wants_json(req: falcon.Request) -> bool:
 def _errors(app: "falcon.App[falcon.Request, falcon.Response]", out: Renderer) -> None:
     def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
         resp.set_headers(exc.headers or {})
+        resp.cache_control = [CACHE_CONTROL]
         if _wants_json(req):
             out.json(resp, exc.to_dict())
         else:

@@ -51,10 +51,13 @@
   var status = document.getElementById("live-status");
   var interval = parseInt(body.getAttribute("data-poll-ms"), 10) || 2000;
   var timer = null;
+  var busy = false;
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
   function refresh() {
+    if (busy) { return; }  // a slow answer must not pile requests up
+    busy = true;
     var url = new URL(window.location.href);
     url.searchParams.set("partial", "1");
     fetch(url.toString(), { credentials: "same-origin", headers: { "X-Requested-With": "XMLHttpRequest" } })
@@ -69,7 +72,8 @@
         var now = new Date();
         status.textContent = "Last updated " + pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
       })
-      .catch(function (err) { status.textContent = "Update failed (" + err.message + ")"; });
+      .catch(function (err) { status.textContent = "Update failed (" + err.message + ")"; })
+      .finally(function () { busy = false; });
   }
 
   function set(on) {
