@@ -138,10 +138,10 @@ def _forward(params: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for name, value in params.items():
         flag = "--" + name.replace("_", "-")
-        if value is None or value is False or value == () or name in ("verbose", "quiet"):
+        if name == "fork" and value is not None:
+            out.append("--fork" if value else "--no-fork")  # before the skip: False matters here
+        elif value is None or value is False or value == () or name in ("verbose", "quiet"):
             continue
-        if name == "fork":
-            out.append("--fork" if value else "--no-fork")
         elif value is True:
             out.append(flag)
         elif name in ("apps", "allow"):
@@ -188,5 +188,6 @@ class Supervisor:
                     click.echo(f"resque workers: worker {pid} exited ({child.returncode}); restarting",
                                err=True)
                     time.sleep(0.5)
-                    self._spawn()
+                    if self.stopping is None:  # a stop signal may have come during the sleep
+                        self._spawn()
             time.sleep(0.1)
