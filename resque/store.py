@@ -13,6 +13,12 @@ from redis.commands.core import Script
 
 from .keys import Keys, failed_stat, processed_stat
 
+_pack: Any
+try:
+    from hiredis import pack_command as _pack
+except ImportError:  # pragma: no cover - redis-py packs in Python instead
+    _pack = None
+
 Reply = Any
 
 
@@ -344,11 +350,12 @@ class HotCycle:
         if conn is None:
             conn = self._conn = self._pool.get_connection()
         command = ("EVALSHA", self._script.sha, len(keys), *keys, *args)
+        packed = [_pack(command)] if _pack is not None else conn.pack_command(*command)
         try:
-            conn.send_packed_command(conn.pack_command(*command), False)
+            conn.send_packed_command(packed, False)
             return conn.read_response()
         except redis.exceptions.NoScriptError:
             conn.send_packed_command(conn.pack_command("SCRIPT", "LOAD", self._script.script), False)
             conn.read_response()
-            conn.send_packed_command(conn.pack_command(*command), False)
+            conn.send_packed_command(packed, False)
             return conn.read_response()

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import redis
 
 from . import _accel
-from ._compat import dumps, loads, set_title
+from ._compat import SIG_DFL, SIG_IGN, dumps, loads, raw_signal, set_title
 from ._flags import env_float, is_set
 from .client import Resque, get_client
 from .errors import DirtyExit, PayloadError, RedisUnavailable, TermException
@@ -41,6 +41,13 @@ __all__ = ["Worker", "WorkerOptions", "prune_dead_workers"]
 logger = logging.getLogger(__name__)
 _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                  redis.exceptions.BusyLoadingError)
+
+
+_SIGTERM, _SIGCONT = int(signal.SIGTERM), int(signal.SIGCONT)
+_CHILD_IGNORED = tuple(int(s) for s in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                                        signal.SIGCONT, signal.SIGTERM, signal.SIGINT))
+_TERM_CHILD_DEFAULT = tuple(int(s) for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
+                                             signal.SIGUSR2))
 
 
 class _WakeUp(BaseException):
@@ -254,15 +261,14 @@ class Worker:
             raise _WakeUp()
 
     def _child_signals(self) -> None:
-        ignored = (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)
         if self.options.term_child:
-            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
-                signal.signal(sig, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, _raise_term_once)
-            signal.signal(signal.SIGCONT, signal.SIG_IGN)
+            for sig in _TERM_CHILD_DEFAULT:
+                raw_signal(sig, SIG_DFL)
+            raw_signal(_SIGTERM, _raise_term_once)
+            raw_signal(_SIGCONT, SIG_IGN)
         else:
-            for sig in ignored + (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, signal.SIG_IGN)
+            for sig in _CHILD_IGNORED:
+                raw_signal(sig, SIG_IGN)
 
     # -- hot loop interface (called by _accel.run_loop / work_one) -------------
 
