@@ -1,10 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""Compiled twin of ``resque/_loop.py``: same names, same signatures, same behaviour."""
+"""Compiled twin of ``resque/_loop.py``: same names, same signatures, same behaviour.
+
+The public functions wrap C-level twins (``_decode``, ``_work_one``,
+``_fork_and_wait``) so the loop calls them without Python call overhead; titles are built
+with C string joins and the clock is libc ``time()``.
+"""
 import os
-from time import time
+from libc.time cimport time as c_time
 
 from resque._compat import JSONDecodeError, dumps, loads
 from resque.errors import PayloadError
+
 
 
 def encode_payload(str name, args):
@@ -17,8 +23,7 @@ cdef str _preview(data, Py_ssize_t limit=120):
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def decode_payload(data):
-    """Decode a queue element into a job payload or raise ``PayloadError``."""
+cdef dict _decode(data):
     cdef object payload
     try:
         payload = loads(data)
@@ -38,8 +43,17 @@ def decode_payload(data):
     return d
 
 
+def decode_payload(data):
+    """Decode a queue element into a job payload or raise ``PayloadError``."""
+    return _decode(data)
+
+
 def work_one(w):
     """Reserve, decode and run one job on worker ``w``; False when none."""
+    return _work_one(w)
+
+
+cdef bint _work_one(w) except -1:
     reply = w.reserve()
     if reply is None:
         return False
@@ -47,28 +61,27 @@ def work_one(w):
     raw = reply[1]
     cdef dict payload
     try:
-        payload = decode_payload(raw)
+        payload = _decode(raw)
     except PayloadError as exc:
         w.reject(queue, raw, exc)
         return True
     job = w.make_job(queue, payload)
-    w.title("Processing %s since %d [%s]" % (queue, <long>time(), payload["class"]))
+    w.title(f"Processing {queue} since {<long>c_time(NULL)} [{payload['class']}]")
     if w.fork:
-        fork_and_wait(w, job)
+        _fork_and_wait(w, job)
     else:
         w.perform(job)
     return True
 
 
-def fork_and_wait(w, job):
-    """Fork a child that performs ``job``; wait for it; return the wait status."""
+cdef object _fork_and_wait(w, job):
     w.before_fork(job)
-    cdef int pid = os.fork()
+    cdef long pid = os.fork()
     if pid == 0:
         w.child_main(job)
     w.child_pid = pid
     try:
-        w.title("Forked %d at %d" % (pid, <long>time()))
+        w.title(f"Forked {pid} at {<long>c_time(NULL)}")
         status = w.wait_child(pid)
     finally:
         w.child_pid = 0
@@ -76,11 +89,16 @@ def fork_and_wait(w, job):
     return status
 
 
+def fork_and_wait(w, job):
+    """Fork a child that performs ``job``; wait for it; return the wait status."""
+    return _fork_and_wait(w, job)
+
+
 def run_loop(w):
     """Run ``work_one`` until ``w.stopping``; return how many jobs ran."""
     cdef long done = 0
     while not w.stopping:
-        if work_one(w):
+        if _work_one(w):
             done += 1
         elif not w.idle():
             break
