@@ -1,0 +1,118 @@
+"""Processes that ``throughput.py`` starts: one worker (or fork floor) each.
+
+``python bench/roles.py ROLE URL [ARGS...]`` prints one JSON line. Each
+process measures itself and reads the Redis server's own counters, so
+the numbers are those of a real worker process, not of the harness.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, Callable
+
+import redis
+
+from bench_jobs import memory_kb, registry
+from resque import Resque, _accel
+from resque.worker import Worker, WorkerOptions
+
+QUEUE = "bench"
+
+
+def server_counters(raw: "redis.Redis[bytes]") -> tuple[int, int]:
+    """Return (socket reads, commands) the server has processed, INFO excluded."""
+    info = raw.info("all")
+    commands = sum(v["calls"] for k, v in info.items()
+                   if k.startswith("cmdstat_") and k != "cmdstat_info")
+    return int(info["total_reads_processed"]), commands
+
+
+def measure(raw: "redis.Redis[bytes]", jobs: int, run: Callable[[], Any]) -> dict[str, Any]:
+    """Time ``run`` and count what it cost: wall, CPU, Redis reads and commands, RSS."""
+    rss0, _ = memory_kb(os.getpid())
+    reads0, cmds0 = server_counters(raw)
+    cpu0, t0 = os.times(), time.perf_counter()
+    done = run()
+    elapsed = time.perf_counter() - t0
+    cpu1 = os.times()
+    reads1, cmds1 = server_counters(raw)
+    rss1, uss1 = memory_kb(os.getpid())
+    return {
+        "jobs": jobs, "done": done, "seconds": elapsed, "rate": jobs / elapsed,
+        "cpu_per_job_us": (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / jobs * 1e6,
+        "child_cpu_per_job_us": (cpu1.children_user + cpu1.children_system
+                                 - cpu0.children_user - cpu0.children_system) / jobs * 1e6,
+        "reads_per_job": (reads1 - reads0 - 1) / jobs,  # minus the second INFO's own read
+        "commands_per_job": (cmds1 - cmds0) / jobs,
+        "rss_before_kb": rss0, "rss_after_kb": rss1, "uss_after_kb": uss1,
+        "implementation": _accel.IMPLEMENTATION,
+    }
+
+
+def _worker(url: str, fork: bool, interval: float = 0.0) -> Worker:
+    client = Resque(url, registry=registry())
+    return Worker([QUEUE], client, WorkerOptions(interval=interval, fork=fork))
+
+
+def drain(url: str, mode: str, jobs: str, warm: str) -> dict[str, Any]:
+    """Start a worker, run ``warm`` jobs, then time draining the rest."""
+    w = _worker(url, fork=mode == "fork")
+    raw = redis.Redis.from_url(url)
+    w.startup()
+    try:
+        for _ in range(int(warm)):
+            _accel.work_one(w)
+        return measure(raw, int(jobs), lambda: _accel.run_loop(w))
+    finally:
+        w.shutdown_cleanup()
+
+
+def floor(url: str, jobs: str) -> dict[str, Any]:
+    """In a started worker's process, time bare fork + ``_exit(0)`` + waitpid."""
+    w = _worker(url, fork=True)
+    raw = redis.Redis.from_url(url)
+    w.startup()
+
+    def loop() -> int:
+        for _ in range(n):
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            os.waitpid(pid, 0)
+        return n
+
+    n = int(jobs)
+    try:
+        return measure(raw, n, loop)
+    finally:
+        w.shutdown_cleanup()
+
+
+def rq(url: str, kind: str, jobs: str) -> dict[str, Any]:
+    """Drain the queue with RQ's SimpleWorker or its forking Worker (burst mode)."""
+    from rq import Queue, SimpleWorker
+    from rq import Worker as RQWorker
+
+    raw = redis.Redis.from_url(url)
+    cls = SimpleWorker if kind == "simple" else RQWorker
+    w = cls([Queue(QUEUE, connection=raw)], connection=raw)
+    result = measure(raw, int(jobs), lambda: w.work(burst=True, logging_level="WARNING"))
+    result["implementation"] = "rq"
+    return result
+
+
+def idle(url: str, interval: str) -> None:
+    """Run a forking worker until QUIT; say when it is up."""
+    w = _worker(url, fork=True, interval=float(interval))
+    print(json.dumps({"pid": os.getpid(), "implementation": _accel.IMPLEMENTATION}), flush=True)
+    w.work()
+
+
+ROLES: dict[str, Callable[..., Any]] = {"drain": drain, "floor": floor, "rq": rq, "idle": idle}
+
+if __name__ == "__main__":
+    result = ROLES[sys.argv[1]](*sys.argv[2:])
+    if result is not None:
+        print(json.dumps(result), flush=True)
