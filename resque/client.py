@@ -4,15 +4,16 @@ from __future__ import annotations
 import inspect
 import os
 import socket
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import redis
 
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
 from .connection import Connection, connect
-from .errors import JobNotAllowed, NoClassError, PayloadError
+from .errors import JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
@@ -133,9 +134,20 @@ class Resque:
         if self.inline:
             self._perform_inline(spec, payload)
         else:
-            self.store.push(queue, payload)
+            with self._writing(f"cannot enqueue {spec.name} on queue {queue!r}"):
+                self.store.push(queue, payload)
         run_hooks(self._hooks(spec, "after_enqueue"), *args)
         return True
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """Turn Redis's out-of-memory refusal into a ``RedisOutOfMemory``."""
+        try:
+            yield
+        except redis.exceptions.OutOfMemoryError:
+            raise RedisOutOfMemory(
+                f"{what}: Redis at {self.redis_id} is out of memory (maxmemory reached, "
+                "eviction policy noeviction); nothing was enqueued") from None
 
     def _perform_inline(self, spec: JobSpec, payload: bytes) -> None:
         if spec.target is None:
@@ -163,7 +175,8 @@ class Resque:
             for p in payloads:
                 self._perform_inline(spec, p)
         else:
-            self.store.push_many(q, payloads)
+            with self._writing(f"cannot enqueue {len(payloads)} {spec.name} jobs on queue {q!r}"):
+                self.store.push_many(q, payloads)
         if after:
             for args in kept:
                 run_hooks(after, *args)

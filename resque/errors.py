@@ -14,6 +14,10 @@ class RedisUnavailable(ResqueError):
     """The Redis server could not be reached or refused the command."""
 
 
+class RedisOutOfMemory(RedisUnavailable):
+    """Redis refused a write: ``maxmemory`` reached under ``noeviction``."""
+
+
 class NoQueueError(ResqueError):
     """A job has no queue, or a worker was given no queue (Ruby's name)."""
 

@@ -39,8 +39,9 @@ from .workers import unregister_worker
 __all__ = ["Worker", "WorkerOptions", "prune_dead_workers"]
 
 logger = logging.getLogger(__name__)
+# Errors that pass when Redis comes back (or frees memory): wait and retry.
 _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                 redis.exceptions.BusyLoadingError)
+                 redis.exceptions.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
 
 _SIGTERM, _SIGCONT = int(signal.SIGTERM), int(signal.SIGCONT)
@@ -471,17 +472,49 @@ class Worker:
             if self._finish:
                 self._finished()  # the script ran: bookkeeping is done
             return
-        record = loads(raw)
-        last = self._last
-        mine = last is not None and record.get("queue") == last[0] \
-            and record.get("run_at") == last[1] and dumps(record.get("payload")) == dumps(loads(last[2]))
-        if mine and self._finish:
+        if self._finish and not self._call_ran(raw):
             return  # nothing ran: finish the previous job on the next call
-        body = payload_bytes(record.get("payload"))
-        if self.store.requeue_orphan(self.id, raw, str(record.get("queue")), body):
-            logger.warning("Pushed back %s reserved while Redis was unreachable", body[:200])
+        record = _decode_record(raw)
+        if record is None:  # not a record the script writes: fail it rather than lose it
+            self._fail_record(raw)
+        else:
+            body = payload_bytes(record.get("payload"))
+            if self.store.requeue_orphan(self.id, raw, str(record.get("queue")), body):
+                logger.warning("Pushed back %s reserved while Redis was unreachable", body[:200])
         if self._finish:
             self._finished()
+
+    def _call_ran(self, raw: bytes) -> bool:
+        """Tell whether the lost call ran, given this worker's job record.
+
+        With stats counted by the script, this worker's processed counter
+        tells exactly (two identical jobs reserved in the same second leave
+        identical records); otherwise the record is compared with the
+        previous job's.
+        """
+        if self._stats_in_cycle:
+            return self.store.stat(processed_stat(self.id)) > self.processed
+        record = _decode_record(raw)
+        return record is None or not self._same_reservation(record)
+
+    def _same_reservation(self, record: dict[str, Any]) -> bool:
+        """Tell whether ``record`` looks like the previous job's own record."""
+        last = self._last
+        if last is None or record.get("queue") != last[0] or record.get("run_at") != last[1]:
+            return False
+        try:
+            previous: Any = loads(last[2])
+        except ValueError:
+            previous = last[2].decode("utf-8", "replace")
+        return dumps(record.get("payload")) == dumps(previous)
+
+    def _fail_record(self, raw: bytes) -> None:
+        """Fail an undecodable job record of this worker and clear it."""
+        exc = PayloadError(f"undecodable job record of worker {self.id}")
+        job = Job("", raw.decode("utf-8", "replace"))
+        logger.error("%s: %r", exc, raw[:200])
+        self._record_failure(job, exc, count=True)
+        self.store.clear_worker_job(self.id)
 
     def _redis_down(self, exc: BaseException) -> None:
         logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, self._backoff_delay())
@@ -518,12 +551,19 @@ class Worker:
         while not self._stop_event.wait(self.options.heartbeat_interval):
             try:
                 beat_store.heartbeat(self.id, heartbeat_at(beat_store.server_time()))
-            except _REDIS_ERRORS as exc:
-                logger.warning("Heartbeat failed: %s", exc)
-                continue
-            if time.monotonic() - last_prune >= self.options.heartbeat_interval:
-                last_prune = time.monotonic()
-                self.prune()
+                if time.monotonic() - last_prune >= self.options.heartbeat_interval:
+                    last_prune = time.monotonic()
+                    self.prune()
+            except Exception:  # noqa: BLE001 - the heartbeat must outlive any error
+                logger.warning("Heartbeat failed", exc_info=True)
+
+
+def _decode_record(raw: bytes) -> dict[str, Any] | None:
+    try:
+        record = loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _signal_child(pid: int, sig: int) -> None:

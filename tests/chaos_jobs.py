@@ -105,6 +105,7 @@ def enqueue_main(first: int, count: int, queues: list[str]) -> dict[str, Any]:
     errors = 0
     uncertain: list[int] = []
     deadline = time.monotonic() + float(os.environ.get("CHAOS_ENQUEUE_DEADLINE", "300"))
+    pause = float(os.environ.get("CHAOS_ENQUEUE_PAUSE", "0"))  # seconds between enqueues
     for jid in range(first, first + count):
         queue = queues[jid % len(queues)]
         delay = 0.05
@@ -123,6 +124,8 @@ def enqueue_main(first: int, count: int, queues: list[str]) -> dict[str, Any]:
                 delay = min(delay * 2, 1.0)
         if failed or _RetryCounter.failures != before:
             uncertain.append(jid)
+        if pause:
+            time.sleep(pause)
     report = {"first": first, "count": count, "errors": errors,
               "retries": _RetryCounter.failures, "uncertain": uncertain}
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
