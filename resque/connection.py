@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -17,6 +17,8 @@ from .errors import ConfigurationError
 from .keys import DEFAULT_NAMESPACE
 
 EMBEDDED = "embedded"
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+_SECRET_PARAM = re.compile(r"(?i)([?&]password=)[^&#]*")
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -42,13 +44,8 @@ def _client_options(tcp: bool = True) -> dict[str, Any]:
 
 
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    """Drop the user name and password from a URL, even a malformed one."""
+    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1", url))
 
 
 def _from_url(url: str) -> redis.Redis:

@@ -124,6 +124,7 @@ def workers(ctx: click.Context, /, queues: str | None, count: int, **params: Any
     _build(queues, params)
     setup_logging(_verbosity(params["verbose"]), params["quiet"])
     config = ctx.find_object(CliConfig) or CliConfig()
+    _ping(config.client())  # a bad URL or a server that is not there: one error, not COUNT restart loops
     cmd = [sys.executable, "-m", "resque"]
     if config.redis:
         cmd += ["--redis", config.redis]
