@@ -18,6 +18,7 @@ try:
     from hiredis import pack_command as _pack
 except ImportError:  # pragma: no cover - redis-py packs in Python instead
     _pack = None
+_MULTI, _EXEC = b"*1\r\n$5\r\nMULTI\r\n", b"*1\r\n$4\r\nEXEC\r\n"
 
 Reply = Any
 
@@ -34,7 +35,11 @@ def _load(name: str) -> str:
 
 
 def _transact(conn: Any, commands: tuple[tuple[Any, ...], ...]) -> Any:
-    conn.send_packed_command(conn.pack_commands([("MULTI",), *commands, ("EXEC",)]), False)
+    if _pack is not None:
+        packed = [b"".join([_MULTI, *map(_pack, commands), _EXEC])]
+    else:
+        packed = conn.pack_commands([("MULTI",), *commands, ("EXEC",)])
+    conn.send_packed_command(packed, False)
     try:
         for _ in range(len(commands) + 1):
             conn.read_response()  # +OK, then +QUEUED per command
