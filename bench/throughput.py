@@ -211,11 +211,16 @@ class Bench:
 
 
 def _cpu_seconds(pid: int) -> float:
+    """CPU time of every thread of a process, in ns precision from schedstat."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return -1.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(int((task / "schedstat").read_text().split()[0])
+                   for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+    except (OSError, ValueError):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return -1.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _say(text: str) -> None:
@@ -285,12 +290,23 @@ def report(b: Bench) -> str:
         lines.append(f"memory: worker parent RSS {f['rss_after_kb']:,} kB; forked child RSS "
                      f"{f['probe_rss_kb']:,} kB of which private (USS) {f['probe_uss_kb']:,} kB; "
                      f"long run parent RSS {r['long']['rss_before_kb']:,} -> {r['long']['rss_after_kb']:,} kB")
+    if not na("nofork-compiled") and not na("fork-compiled"):
+        cpu = {k: r[k]["cpu_per_job_us"] + r[k]["child_cpu_per_job_us"]
+               for k in ("nofork-compiled", "nofork-pure", "fork-compiled", "fork-pure")}
+        lines.append(f"compiled / pure: no-fork {_ratio(r, 'nofork-compiled', 'nofork-pure'):.2f}x jobs/s "
+                     f"({cpu['nofork-compiled']:.0f} vs {cpu['nofork-pure']:.0f} CPU us/job), fork "
+                     f"{_ratio(r, 'fork-compiled', 'fork-pure'):.2f}x jobs/s "
+                     f"({cpu['fork-compiled']:.0f} vs {cpu['fork-pure']:.0f} CPU us/job, parent + child)")
     idle = r.get("idle")
     if idle:
         lines.append(f"idle worker (--interval {idle['interval']}, fork, {idle['implementation']}): "
                      f"{idle['cpu_percent']:.2f}% of a core, {idle['reads_per_second']:.1f} Redis reads/s, "
                      f"pickup latency median {idle['latency_median'] * 1000:.0f} ms, "
                      f"max {idle['latency_max'] * 1000:.0f} ms")
+    short = [k for k, v in r.items() if isinstance(v.get("done"), int) and not isinstance(v["done"], bool)
+             and v["done"] != v["jobs"]]
+    if short:
+        lines.append(f"WARNING: runs that did not process exactly their jobs: {', '.join(short)}")
     lines.append("")
     lines.append("targets")
     for label, value, op, goal in _targets(r):
@@ -317,11 +333,15 @@ def _row(r: dict[str, dict[str, Any]], label: str, name: str, base: str | None,
     return text
 
 
+def _ratio(r: dict[str, dict[str, Any]], a: str, b: str) -> float | None:
+    if a not in r or b not in r or r[a].get("missing") or r[b].get("missing"):
+        return None
+    return float(r[a]["rate"] / r[b]["rate"])
+
+
 def _targets(r: dict[str, dict[str, Any]]) -> list[tuple[str, float | None, str, float]]:
     def ratio(a: str, b: str) -> float | None:
-        if a not in r or b not in r or r[a].get("missing") or r[b].get("missing"):
-            return None
-        return float(r[a]["rate"] / r[b]["rate"])
+        return _ratio(r, a, b)
 
     long, idle = r.get("long"), r.get("idle")
     growth = (long["rss_after_kb"] / long["rss_before_kb"] - 1) * 100 if long else None
