@@ -196,7 +196,7 @@ class Bench:
         for rep in range(a.repeat):
             _say(f"round {rep + 1}/{a.repeat}: enqueue, drains, fork floor")
             self.enqueue()
-            for impl in ("compiled", "pure"):
+            for impl in ("compiled", "pure") if rep % 2 == 0 else ("pure", "compiled"):
                 self.drain(f"nofork-{impl}", "nofork", impl, a.jobs)
                 self.drain(f"fork-{impl}", "fork", impl, a.fork_jobs)
             self.floor(a.fork_jobs)
