@@ -301,6 +301,18 @@ class Resque:
             "environment": os.environ.get("RAILS_ENV") or os.environ.get("RACK_ENV") or "development",
         }
 
+    def pause_all(self) -> None:
+        """Stop every worker on this namespace from reserving (Ruby's pause-all-workers)."""
+        self.store.set_paused(True)
+
+    def resume_all(self) -> None:
+        """Let every worker reserve again."""
+        self.store.set_paused(False)
+
+    def paused(self) -> bool:
+        """Return True while the global pause flag is set."""
+        return self.store.paused()
+
     # -- failures -------------------------------------------------------------
 
     def failed_count(self) -> int:

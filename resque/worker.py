@@ -311,7 +311,8 @@ class Worker:
 
     def title(self, text: str) -> None:
         """Set the process title with Ruby's prefix and version."""
-        set_title(f"{self.options.procline_prefix}resque-{__version__}: {text}")
+        title = f"{self.options.procline_prefix}resque-{__version__}: {text}"
+        set_title(title.replace("\0", "\\0") if "\0" in title else title)  # a NUL from a payload
 
     def reject(self, queue: str, raw: bytes, exc: PayloadError) -> None:
         """Record an undecodable payload as a failure; keep working."""
@@ -440,7 +441,13 @@ class Worker:
                         hooks_done: bool = False) -> None:
         if hooks_done:
             job._failed = True
-        job.fail(exc, self.client.registry, self.client.failure, self.id)
+        try:
+            job.fail(exc, self.client.registry, self.client.failure, self.id)
+        except _REDIS_ERRORS:
+            raise  # retried by _with_redis
+        except Exception:  # noqa: BLE001 - a broken backend must not stop the worker
+            logger.exception("Failure backend could not record %r (%s: %s)",
+                             job, type(exc).__name__, exc)
         if count:
             if self._stats_in_cycle:
                 self.store.count_failed(self.id)

@@ -17,7 +17,7 @@ def conn() -> "redis.Redis[bytes]":
     """A connection to the test server named by RESQUE_REDIS_URL (fork-safe)."""
     global _conn
     if _conn is None:
-        _conn = redis.Redis.from_url(os.environ["RESQUE_REDIS_URL"])
+        _conn = redis.Redis.from_url(os.environ.get("RESQUE_TEST_URL") or os.environ["RESQUE_REDIS_URL"])
     return _conn
 
 
@@ -94,3 +94,10 @@ class Skip:
 @job(queue="fn")
 def add(a: int, b: int) -> None:
     note("add", a + b)
+
+
+@job(queue="high", name="Chain")
+class Chain:
+    @staticmethod
+    def perform(tag: str) -> None:
+        resque.enqueue_to("low", "Record", tag)  # on the default client: the worker's own

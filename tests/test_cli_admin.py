@@ -332,3 +332,10 @@ def test_kill_refuses_remote_workers_and_removes_stale_local_ones(cli, r):
     assert cli("kill", f"{HOST}:999995:high").output.strip() == f"{HOST}:999995:high was not running; removed"
     assert r.smembers("resque:workers") == {b"elsewhere.example:7:high"}
     assert "no worker" in cli("kill", "nobody:1:x", code=1).output
+
+
+def test_pause_and_resume_set_rubys_global_flag(cli, client, r):
+    assert as_json(cli("pause", "--json")) == {"paused": True}
+    assert r.get("resque:pause-all-workers") == b"true" and client.paused()
+    cli("resume")
+    assert r.exists("resque:pause-all-workers") == 0 and not client.paused()

@@ -11,6 +11,7 @@ import pytest
 
 from resque import Resque, default_registry
 from resque import _accel
+from resque.failure import FailureBackend
 from resque.hooks import WorkerHooks
 from resque.keys import parse_time
 from resque.worker import Worker, WorkerOptions, prune_dead_workers
@@ -271,3 +272,22 @@ def test_prune_lock_lets_one_pruner_per_interval(rq, r):
     assert r.get("resque:pruning_dead_workers_in_progress") == b"resque-prune"
     r.sadd("resque:workers", f"{socket.gethostname()}:999997:high")
     assert prune_dead_workers(rq, None) == []  # lock held: skipped
+
+
+class BrokenBackend(FailureBackend):
+    """A failure backend whose save always raises."""
+
+    def save(self, record, queue):
+        raise RuntimeError("backend down")
+
+
+@pytest.mark.parametrize("fork", [False, True])
+def test_a_failure_backend_that_raises_does_not_stop_the_worker(r, fork):
+    rq = Resque(r, registry=default_registry, failure=BrokenBackend())
+    rq.enqueue_to("high", "Boom", "x")
+    if fork:
+        rq.enqueue_to("high", "Suicide", "kill")  # the parent's DirtyExit record fails too
+    rq.enqueue_to("high", "Record", "still-running")
+    drain(rq, fork=fork)
+    assert log(r)[-1] == "record|still-running"
+    assert r.llen("resque:queue:high") == 0

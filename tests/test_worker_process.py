@@ -269,3 +269,26 @@ def test_quit_during_idle_sleep_exits_promptly(env, r):
     wait_for(lambda: registered(r, proc.pid) and "Waiting for high" in cmdline(proc.pid))
     proc.send_signal(signal.SIGQUIT)
     assert proc.wait(5) == 0  # well before the 30 s sleep would end
+
+
+def test_workers_supervisor_does_not_restart_workers_that_finished(env, r, rq):
+    rq.enqueue_to("high", "Record", "once")
+    out = subprocess.run([sys.executable, "-m", "resque", "workers", "--count", "2", "-q", "high",
+                          "-A", "tests.jobs", "--interval", "0"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count("finished") == 2 and "restarting" not in out.stderr
+    assert log(r) == ["record|once"]
+
+
+def test_jobs_enqueueing_from_a_worker_use_the_workers_redis(env, r, rq):
+    env = {k: v for k, v in env.items() if k not in ("RESQUE_REDIS_URL", "REDIS_URL")}
+    env["RESQUE_DATA_DIR"] = "/nonexistent/never-used"
+    url = rq.connection.redis.connection_pool.connection_kwargs["path"]
+    rq.enqueue_to("high", "Chain", "next")
+    out = subprocess.run([sys.executable, "-m", "resque", "-r", f"unix://{url}", "work", "-q", "high,low",
+                          "-A", "tests.jobs", "--interval", "0", "--no-fork"],
+                         cwd=ROOT, env={**env, "RESQUE_TEST_URL": f"unix://{url}"},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert [x.decode() for x in r.lrange("test:log", 0, -1)] == ["record|next"]

@@ -283,6 +283,24 @@ def failed_clear(client: Resque, queue: str | None, as_json: bool) -> None:
 @main.command()
 @json_option
 @admin_client
+def pause(client: Resque, as_json: bool) -> None:
+    """Pause every worker of this namespace (sets pause-all-workers)."""
+    client.pause_all()
+    show(as_json, {"paused": True}, lambda: "all workers paused")
+
+
+@main.command()
+@json_option
+@admin_client
+def resume(client: Resque, as_json: bool) -> None:
+    """Let every worker of this namespace reserve jobs again."""
+    client.resume_all()
+    show(as_json, {"paused": False}, lambda: "all workers resumed")
+
+
+@main.command()
+@json_option
+@admin_client
 def info(client: Resque, as_json: bool) -> None:
     """Show Resque's summary: pending, processed, failed, workers, ..."""
     data = client.info()

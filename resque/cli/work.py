@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .._flags import is_set
+from ..client import set_client
 from ..errors import ResqueError
 from ..queues import QueueList
 from ..worker import Worker, WorkerOptions
@@ -101,10 +102,13 @@ def work(ctx: click.Context, /, queues: str | None, background: bool | None, pid
     pid.check()
     ready = daemonize(logfile) if background or is_set("BACKGROUND") else None
     setup_logging(_verbosity(params["verbose"]), params["quiet"])
+    set_client(client)  # jobs and hooks calling resque.enqueue use the worker's Redis
+    worker = Worker(qlist, client, options)
+    worker.register_signal_handlers()  # before the caller is released: an early QUIT is honoured
     with pid:
         if ready is not None:
             ready()
-        Worker(qlist, client, options).work()
+        worker.work()
 
 
 def _ping(client: Any) -> None:
@@ -185,7 +189,9 @@ class Supervisor:
                 if child.poll() is None:
                     continue
                 del self.children[pid]
-                if self.stopping is None:
+                if child.returncode == 0:  # a clean exit (e.g. --interval 0 drained): not restarted
+                    click.echo(f"resque workers: worker {pid} finished", err=True)
+                elif self.stopping is None:
                     click.echo(f"resque workers: worker {pid} exited ({child.returncode}); restarting",
                                err=True)
                     time.sleep(0.5)
