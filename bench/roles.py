@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from typing import Any, Callable
@@ -19,6 +20,7 @@ from resque import Resque, _accel
 from resque.worker import Worker, WorkerOptions
 
 QUEUE = "bench"
+WARM = 200
 
 
 def server_counters(raw: "redis.Redis[bytes]") -> tuple[int, int]:
@@ -29,21 +31,27 @@ def server_counters(raw: "redis.Redis[bytes]") -> tuple[int, int]:
     return int(info["total_reads_processed"]), commands
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """Return (this process, its reaped children) CPU seconds, microsecond precision."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def measure(raw: "redis.Redis[bytes]", jobs: int, run: Callable[[], Any]) -> dict[str, Any]:
     """Time ``run`` and count what it cost: wall, CPU, Redis reads and commands, RSS."""
     rss0, _ = memory_kb(os.getpid())
     reads0, cmds0 = server_counters(raw)
-    cpu0, t0 = os.times(), time.perf_counter()
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
     done = run()
     elapsed = time.perf_counter() - t0
-    cpu1 = os.times()
+    cpu1 = cpu_seconds()
     reads1, cmds1 = server_counters(raw)
     rss1, uss1 = memory_kb(os.getpid())
     return {
         "jobs": jobs, "done": done, "seconds": elapsed, "rate": jobs / elapsed,
-        "cpu_per_job_us": (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / jobs * 1e6,
-        "child_cpu_per_job_us": (cpu1.children_user + cpu1.children_system
-                                 - cpu0.children_user - cpu0.children_system) / jobs * 1e6,
+        "cpu_per_job_us": (cpu1[0] - cpu0[0]) / jobs * 1e6,
+        "child_cpu_per_job_us": (cpu1[1] - cpu0[1]) / jobs * 1e6,
         "reads_per_job": (reads1 - reads0 - 1) / jobs,  # minus the second INFO's own read
         "commands_per_job": (cmds1 - cmds0) / jobs,
         "rss_before_kb": rss0, "rss_after_kb": rss1, "uss_after_kb": uss1,
@@ -67,6 +75,46 @@ def drain(url: str, mode: str, jobs: str, warm: str) -> dict[str, Any]:
         return measure(raw, int(jobs), lambda: _accel.run_loop(w))
     finally:
         w.shutdown_cleanup()
+
+
+def ab(url: str, mode: str, jobs: str, rounds: str) -> dict[str, Any]:
+    """Alternate the compiled and the pure ``work_one`` on one worker, ``jobs`` each.
+
+    Both loops drive the same worker in the same process, in interleaved
+    chunks, so process-to-process noise (layout, hash seed, neighbours)
+    cancels out of the ratio.
+    """
+    import importlib
+
+    from resque import _loop
+
+    try:
+        compiled = importlib.import_module("resque._speedups")
+    except ImportError:
+        return {"missing": True, "rate": 0.0}
+    w = _worker(url, fork=mode == "fork")
+    w.startup()
+    n, k = int(jobs), int(rounds)
+    spent = {"cython": [0.0, 0.0], "python": [0.0, 0.0]}  # wall, CPU seconds
+    try:
+        for _ in range(WARM):
+            _loop.work_one(w)
+        for i in range(k):
+            order = [("cython", compiled), ("python", _loop)]
+            for name, module in order if i % 2 == 0 else order[::-1]:
+                work_one = module.work_one
+                cpu0, t0 = sum(cpu_seconds()), time.perf_counter()
+                for _ in range(n // k):
+                    work_one(w)
+                spent[name][0] += time.perf_counter() - t0
+                spent[name][1] += sum(cpu_seconds()) - cpu0
+    finally:
+        w.shutdown_cleanup()
+    done = n // k * k
+    return {"jobs": done, "rate": spent["python"][0] / spent["cython"][0],
+            "cython_rate": done / spent["cython"][0], "python_rate": done / spent["python"][0],
+            "cython_cpu_us": spent["cython"][1] / done * 1e6,
+            "python_cpu_us": spent["python"][1] / done * 1e6}
 
 
 def floor(url: str, jobs: str) -> dict[str, Any]:
@@ -110,7 +158,8 @@ def idle(url: str, interval: str) -> None:
     w.work()
 
 
-ROLES: dict[str, Callable[..., Any]] = {"drain": drain, "floor": floor, "rq": rq, "idle": idle}
+ROLES: dict[str, Callable[..., Any]] = {"ab": ab, "drain": drain, "floor": floor, "rq": rq,
+                                        "idle": idle}
 
 if __name__ == "__main__":
     result = ROLES[sys.argv[1]](*sys.argv[2:])

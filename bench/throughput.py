@@ -33,9 +33,7 @@ sys.path.insert(0, str(HERE))
 from bench_jobs import Noop, RssProbe, Stamp, noop, registry  # noqa: E402
 from resque import Resque  # noqa: E402
 from resque.embedded import find_redis_server  # noqa: E402
-from roles import QUEUE, server_counters  # noqa: E402
-
-WARM = 200
+from roles import QUEUE, WARM, server_counters  # noqa: E402
 
 
 class Server:
@@ -152,6 +150,12 @@ class Bench:
             pipe.execute()
         self.keep(name, self.role("rq", self.server.url, kind, str(n)))
 
+    def ab(self, mode: str, n: int) -> None:
+        self.raw.flushall()
+        self.client.enqueue_many(Noop, [()] * (2 * n + WARM))
+        result = self.role("ab", self.server.url, mode, str(n), "10")
+        self.results[f"ab-{mode}"] = result
+
     def floor(self, n: int) -> None:
         self.raw.flushall()
         self.keep("floor", self.role("floor", self.server.url, str(n)))
@@ -200,6 +204,9 @@ class Bench:
                 self.drain(f"nofork-{impl}", "nofork", impl, a.jobs)
                 self.drain(f"fork-{impl}", "fork", impl, a.fork_jobs)
             self.floor(a.fork_jobs)
+        _say(f"compiled vs pure in one process: {a.jobs} no-fork and {a.fork_jobs} fork jobs each")
+        self.ab("nofork", a.jobs)
+        self.ab("fork", a.fork_jobs)
         _say(f"long no-fork run: {a.long_jobs} jobs")
         self.drain("long", "nofork", "compiled", a.long_jobs)
         for rep in range(a.rq_repeat):
@@ -293,10 +300,17 @@ def report(b: Bench) -> str:
     if not na("nofork-compiled") and not na("fork-compiled"):
         cpu = {k: r[k]["cpu_per_job_us"] + r[k]["child_cpu_per_job_us"]
                for k in ("nofork-compiled", "nofork-pure", "fork-compiled", "fork-pure")}
-        lines.append(f"compiled / pure: no-fork {_ratio(r, 'nofork-compiled', 'nofork-pure'):.2f}x jobs/s "
+        lines.append(f"compiled / pure, separate processes: no-fork "
+                     f"{_ratio(r, 'nofork-compiled', 'nofork-pure'):.2f}x jobs/s "
                      f"({cpu['nofork-compiled']:.0f} vs {cpu['nofork-pure']:.0f} CPU us/job), fork "
                      f"{_ratio(r, 'fork-compiled', 'fork-pure'):.2f}x jobs/s "
                      f"({cpu['fork-compiled']:.0f} vs {cpu['fork-pure']:.0f} CPU us/job, parent + child)")
+    for mode in ("nofork", "fork"):
+        ab = r.get(f"ab-{mode}")
+        if ab and not ab.get("missing"):
+            lines.append(f"compiled / pure, one worker, interleaved ({mode}, {ab['jobs']} jobs each): "
+                         f"{ab['rate']:.2f}x ({ab['cython_rate']:,.0f} vs {ab['python_rate']:,.0f} jobs/s; "
+                         f"{ab['cython_cpu_us']:.1f} vs {ab['python_cpu_us']:.1f} CPU us/job)")
     idle = r.get("idle")
     if idle:
         lines.append(f"idle worker (--interval {idle['interval']}, fork, {idle['implementation']}): "
@@ -312,7 +326,7 @@ def report(b: Bench) -> str:
     for label, value, op, goal in _targets(r):
         ok = value is not None and (value >= goal if op == ">=" else value <= goal)
         shown = "n/a" if value is None else f"{value:.2f}"
-        lines.append(f"  {'PASS' if ok else 'MISS'}  {label:52s} {shown:>8s}  (goal {op} {goal:g})")
+        lines.append(f"  {'PASS' if ok else 'MISS'}  {label:56s} {shown:>8s}  (goal {op} {goal:g})")
     return "\n".join(lines)
 
 
@@ -343,6 +357,10 @@ def _targets(r: dict[str, dict[str, Any]]) -> list[tuple[str, float | None, str,
     def ratio(a: str, b: str) -> float | None:
         return _ratio(r, a, b)
 
+    def ab(mode: str) -> float | None:
+        res = r.get(f"ab-{mode}")
+        return None if res is None or res.get("missing") else float(res["rate"])
+
     long, idle = r.get("long"), r.get("idle")
     growth = (long["rss_after_kb"] / long["rss_before_kb"] - 1) * 100 if long else None
     return [
@@ -352,8 +370,8 @@ def _targets(r: dict[str, dict[str, Any]]) -> list[tuple[str, float | None, str,
         ("fork worker (compiled) / RQ Worker", ratio("fork-compiled", "rq-fork"), ">=", 3),
         ("enqueue one at a time / bare RPUSH loop", ratio("enqueue", "rpush"), ">=", 0.7),
         ("enqueue_many / enqueue one at a time", ratio("enqueue_many", "enqueue"), ">=", 10),
-        ("compiled / pure, no-fork loop", ratio("nofork-compiled", "nofork-pure"), ">=", 1.0),
-        ("compiled / pure, fork loop", ratio("fork-compiled", "fork-pure"), ">=", 1.0),
+        ("compiled / pure, no-fork loop (one worker, interleaved)", ab("nofork"), ">=", 1.0),
+        ("compiled / pure, fork loop (one worker, interleaved)", ab("fork"), ">=", 1.0),
         ("long run: parent RSS growth, %", growth, "<=", 1.0),
         ("no-fork worker: round trips (socket reads) per job",
          r["nofork-compiled"]["reads_per_job"] if "nofork-compiled" in r else None, "<=", 1.05),
