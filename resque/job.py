@@ -9,7 +9,7 @@ from ._accel import decode_payload, encode_payload
 from .errors import DontPerform, JobNotAllowed, ResqueError
 from .failure.base import FailureBackend
 from .payload import job_args, job_class
-from .registry import JobSpec, Registry
+from .registry import JobSpec, Registry, short_repr
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Job:
         self._failed = False
 
     def __repr__(self) -> str:
-        return f"Job({self.queue!r}, {self.name!r}, {self.args!r})"
+        return f"Job({short_repr(self.queue)}, {short_repr(self.name)}, {short_repr(self.args)})"
 
     @property
     def name(self) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -51,6 +52,17 @@ class JobSpec:
             found = tuple(getattr(self.target, n) for n in sorted(n for n in names if n.startswith(prefix)))
             self._hooks[prefix] = found
         return found
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 120
+_SHORT.maxlist = _SHORT.maxdict = 6
+_SHORT.maxlevel = 4
+
+
+def short_repr(value: Any) -> str:
+    """Return ``repr(value)`` cut down to a readable length for messages."""
+    return _SHORT.repr(value)
 
 
 def classify(name: str) -> str:
@@ -115,24 +127,25 @@ class Registry:
     def resolve(self, name: Any) -> JobSpec:
         """Return the job a payload names, or raise ``JobNotAllowed``."""
         if not isinstance(name, str) or not name:
-            raise JobNotAllowed(f"payload names no job class (class={name!r})")
+            raise JobNotAllowed(f"payload names no job class (class={short_repr(name)})")
         spec = self._by_name.get(name) or self._by_name.get(classify(name))
         if spec is not None:
             return spec
         if "::" in name or not any(name.startswith(p) for p in self.allowed_prefixes):
-            raise JobNotAllowed(f"job class {name!r} is not registered in this worker")
+            raise JobNotAllowed(f"job class {short_repr(name)} is not registered in this worker")
         module_name, _, attr = name.rpartition(".")
         try:
             target: Any = importlib.import_module(module_name)
             for part in attr.split("."):
                 target = getattr(target, part)
         except (ImportError, AttributeError, ValueError) as exc:
-            raise JobNotAllowed(f"job class {name!r} cannot be imported: {exc}") from None
+            raise JobNotAllowed(f"job class {short_repr(name)} cannot be imported: "
+                                f"{short_repr(str(exc))[1:-1]}") from None
         found = getattr(target, "__resque_job__", None)
         if isinstance(found, JobSpec):
             return found
         if not inspect.isclass(target) or not callable(getattr(target, "perform", None)):
-            raise JobNotAllowed(f"{name!r} is not a job class (no perform method)")
+            raise JobNotAllowed(f"{short_repr(name)} is not a job class (no perform method)")
         return self.register(target, name)
 
     def queue_for(self, spec: JobSpec, queue: str | None = None) -> str:

@@ -132,7 +132,11 @@ def enqueuer(url: str, first: int, count: int, pause: float) -> subprocess.Popen
 
 def settle_and_account(r: "redis.Redis[bytes]", count: int, reports: list[dict[str, Any]]) -> None:
     """Assert that every enqueued id ran or failed, and ran twice only with a cause."""
-    wait_for(lambda: r.llen("resque:queue:chaos_a") + r.llen("resque:queue:chaos_b") == 0, 30)
+    def idle() -> bool:
+        held = [k for k in r.scan_iter(match="resque:worker:*") if not k.endswith(b":started")]
+        return r.llen("resque:queue:chaos_a") + r.llen("resque:queue:chaos_b") == 0 and not held
+
+    wait_for(idle, 30)
     seen = {int(k): int(v) for k, v in r.hgetall(SEEN).items()}
     failed = {f["payload"]["args"][0] for f in failures(r)}
     assert set(range(count)) - set(seen) - failed == set()
