@@ -93,12 +93,12 @@ class Bench:
 
     def enqueue(self) -> None:
         n = self.args.jobs
-        body = self.client.store.keys.queue(QUEUE)
+        key = self.client.store.keys.queue(QUEUE)
         payload = b'{"class":"Noop","args":[]}'
 
         def rpush() -> None:
             for _ in range(n):
-                self.raw.rpush(body, payload)
+                self.raw.rpush(key, payload)
 
         def one() -> None:
             for _ in range(n):
@@ -110,13 +110,11 @@ class Bench:
 
     # -- workers --------------------------------------------------------------
 
-    def fill(self, n: int, probe: bool) -> None:
+    def fill(self, n: int) -> None:
+        """Queue the warm-up jobs (the last one probes memory), then ``n`` no-ops."""
         self.raw.flushall()
         self.client.enqueue_many(Noop, [()] * (WARM - 1))
-        if probe:
-            self.client.enqueue(RssProbe, str(self.probe))
-        else:
-            self.client.enqueue(Noop)
+        self.client.enqueue(RssProbe, str(self.probe))
         self.client.enqueue_many(Noop, [()] * n)
 
     def role(self, *argv: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -130,7 +128,7 @@ class Bench:
     def drain(self, name: str, mode: str, impl: str, n: int) -> None:
         env = {"RESQUE_NO_EXTENSIONS": "1" if impl == "pure" else "0"}
         self.probe.unlink(missing_ok=True)
-        self.fill(n, probe=True)
+        self.fill(n)
         result = self.role("drain", self.server.url, mode, str(n), str(WARM), env=env)
         if impl == "compiled" and result["implementation"] != "cython":
             result["missing"] = True
@@ -174,7 +172,6 @@ class Bench:
             time.sleep(window)
             cpu1, (reads1, _) = _cpu_seconds(proc.pid), server_counters(self.raw)
             stamps = self.server.dir / "stamps.txt"
-            latencies = []
             for i in range(5):
                 time.sleep(0.25 + 0.037 * i)
                 self.client.enqueue(Stamp, str(stamps), time.time())
@@ -292,11 +289,11 @@ def report(b: Bench) -> str:
     for label, name, base in rows:
         lines.append(_row(r, label, name, base, worker=True))
     lines.append("")
-    if not na("fork-compiled"):
-        f = r["fork-compiled"]
+    if not na("fork-compiled") and "long" in r:
+        f, long = r["fork-compiled"], r["long"]
         lines.append(f"memory: worker parent RSS {f['rss_after_kb']:,} kB; forked child RSS "
                      f"{f['probe_rss_kb']:,} kB of which private (USS) {f['probe_uss_kb']:,} kB; "
-                     f"long run parent RSS {r['long']['rss_before_kb']:,} -> {r['long']['rss_after_kb']:,} kB")
+                     f"long run parent RSS {long['rss_before_kb']:,} -> {long['rss_after_kb']:,} kB")
     if not na("nofork-compiled") and not na("fork-compiled"):
         cpu = {k: r[k]["cpu_per_job_us"] + r[k]["child_cpu_per_job_us"]
                for k in ("nofork-compiled", "nofork-pure", "fork-compiled", "fork-pure")}
@@ -399,7 +396,10 @@ def main() -> None:
     server = Server()
     try:
         bench = Bench(server, a)
-        bench.run()
+        try:
+            bench.run()
+        except Exception as exc:  # noqa: BLE001 - report what was measured, then the error
+            print(f"a measurement failed, the table is incomplete: {exc}", file=sys.stderr)
         print(report(bench))
         if a.json:
             a.json.write_text(json.dumps(bench.results, indent=2))
