@@ -28,19 +28,23 @@ class JobSpec:
     target: Any
     queue: str | None = None
     _hooks: dict[str, tuple[Callable[..., Any], ...]] = field(default_factory=dict, repr=False)
+    _per_instance: bool | None = field(default=None, repr=False)
 
     @property
     def perform(self) -> Callable[..., Any]:
-        """Return the callable that runs the job with its arguments."""
+        """Return the callable that runs the job with its arguments.
+
+        A class whose ``perform`` is a plain instance method gets a fresh
+        instance per call; how a class is called is worked out once.
+        """
         target: Any = self.target
-        if inspect.isclass(target):
-            attr = inspect.getattr_static(target, "perform", None)
-            if inspect.isfunction(attr):  # a plain instance method: make an instance
-                target = target()
-            perform: Callable[..., Any] = getattr(target, "perform")
-            return perform
-        func: Callable[..., Any] = target
-        return func
+        if not inspect.isclass(target):
+            func: Callable[..., Any] = target
+            return func
+        if self._per_instance is None:
+            self._per_instance = inspect.isfunction(inspect.getattr_static(target, "perform", None))
+        perform: Callable[..., Any] = (target() if self._per_instance else target).perform
+        return perform
 
     def hooks(self, prefix: str) -> tuple[Callable[..., Any], ...]:
         """Return the hook methods named ``prefix*``, sorted as strings (Ruby order)."""
