@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -554,13 +555,14 @@ class Worker:
 
     def _heartbeat_loop(self) -> None:
         beat_store = Store(clone_client(self.store.redis), self.store.keys)
-        last_prune = time.monotonic()
-        while not self._stop_event.wait(self.options.heartbeat_interval):
+        # Jittered beats: the prune lock lives one interval, so fixed beats let
+        # one worker re-take it forever (just after it expires) and starve
+        # the only workers whose queue lists allow pruning some dead worker.
+        interval = self.options.heartbeat_interval
+        while not self._stop_event.wait(interval * random.uniform(0.75, 1.25)):
             try:
                 beat_store.heartbeat(self.id, heartbeat_at(beat_store.server_time()))
-                if time.monotonic() - last_prune >= self.options.heartbeat_interval:
-                    last_prune = time.monotonic()
-                    self.prune()
+                self.prune()
             except Exception:  # noqa: BLE001 - the heartbeat must outlive any error
                 logger.warning("Heartbeat failed", exc_info=True)
 

@@ -193,6 +193,8 @@ def fill(r: "redis.Redis[bytes]") -> None:
     with pytest.raises(redis.exceptions.OutOfMemoryError):
         for i in range(100_000):
             r.rpush("chaos:filler", b"x" * 1000)
+    used = int(r.info("memory")["used_memory"])
+    r.config_set("maxmemory", used - 256 * 1024)  # no margin left for a small write to slip in
 
 
 def test_out_of_memory_enqueue_raises_a_clear_error_and_workers_survive(small_server):

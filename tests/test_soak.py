@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUEUES = ["chaos_a", "chaos_b", "chaos_c"]
 JOBS = int(os.environ.get("RESQUE_SOAK_JOBS", "10000"))
 ENQUEUERS = 3
+ENQUEUE_PAUSE = "0.004"  # per enqueuer: about the workers' pace, so faults hit enqueuers too
 PARENT_KILL_GAP = 3.0  # seconds between kills of worker parents (a restart takes ~1 s)
 SOAK_DEADLINE = float(os.environ.get("RESQUE_SOAK_DEADLINE", str(max(120.0, JOBS / 100))))
 
@@ -97,7 +98,8 @@ class Soak:
             count = JOBS - first if i == ENQUEUERS - 1 else share
             self.enqueuers.append(subprocess.Popen(
                 [sys.executable, "-m", "tests.chaos_jobs", "enqueue", str(first), str(count), *QUEUES],
-                cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+                cwd=ROOT, env={**self.env, "CHAOS_ENQUEUE_PAUSE": ENQUEUE_PAUSE},
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
 
     def worker_pids(self, kind: str | None = None) -> list[int]:
         sups = [self.supervisors[kind]] if kind else list(self.supervisors.values())
@@ -240,6 +242,7 @@ class Soak:
         uncertain = {jid for rep in reports for jid in rep["uncertain"]}
         requeued = int(self.r.get("resque:stat:requeued") or 0)
         duplicates = sum(n - 1 for n in seen.values() if n > 1)
+        resent = sum(n - 1 for j, n in seen.items() if n > 1 and j in uncertain)
         meant_to_fail = {j for j in enqueued if mode_of(j) == "fail"}
         return {
             "mode": "requeue" if self.requeue else "fail",
@@ -247,6 +250,7 @@ class Soak:
             "processed": len(set(seen) - failed_ids), "failed": len(failed_ids),
             "failed_on_purpose": len(meant_to_fail), "still_queued": len(queued),
             "lost": len(lost), "duplicate_runs": duplicates, "requeued": requeued,
+            "duplicates_of_resent_enqueues": resent,
             "enqueue_errors": sum(rep["errors"] for rep in reports),
             "enqueue_retries": sum(rep["retries"] for rep in reports),
             "faults": dict(self.faults), "failure_kinds": dict(Counter(f["exception"] for f in failures)),
