@@ -43,7 +43,8 @@ class JobSpec:
             return func
         if self._per_instance is None:
             self._per_instance = inspect.isfunction(inspect.getattr_static(target, "perform", None))
-        perform: Callable[..., Any] = (target() if self._per_instance else target).perform
+        owner: Any = target() if self._per_instance else target
+        perform: Callable[..., Any] = owner.perform
         return perform
 
     def hooks(self, prefix: str) -> tuple[Callable[..., Any], ...]:

@@ -15,7 +15,6 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Iterable
 
@@ -23,14 +22,14 @@ import redis
 
 from . import _accel
 from ._compat import SIG_DFL, SIG_IGN, dumps, loads, raw_signal, set_title
-from ._flags import env_float, is_set
 from .client import Resque, get_client
 from .errors import DirtyExit, PayloadError, RedisUnavailable, TermException
 from .hooks import WorkerHooks
-from .job import Job
 from .connection import clone_client
-from .keys import (HEARTBEAT_INTERVAL, PRUNE_INTERVAL, __version__, failed_stat, heartbeat_at,
-                   processed_stat, run_at, started_at, worker_id)
+from .job import Job
+from .keys import (__version__, failed_stat, heartbeat_at, processed_stat, run_at, started_at,
+                   worker_id)
+from .options import WorkerOptions
 from .payload import payload_bytes
 from .prune import prune_dead_workers
 from .queues import QueueList
@@ -54,56 +53,6 @@ _TERM_CHILD_DEFAULT = tuple(int(s) for s in (signal.SIGINT, signal.SIGQUIT, sign
 
 class _WakeUp(BaseException):
     """Raised by a signal handler to break the parent out of ``waitpid``."""
-
-
-@dataclass
-class WorkerOptions:
-    """Tunables of a worker; ``from_env`` reads Ruby's environment variables."""
-
-    interval: float = 5.0
-    min_interval: float | None = None
-    max_interval: float | None = None
-    backoff_interval: float | None = None
-    fork: bool = True
-    term_child: bool = False
-    graceful_term: bool = False
-    pre_shutdown_timeout: float = 0.0
-    term_timeout: float = 4.0
-    run_at_exit_hooks: bool = False
-    procline_prefix: str = ""
-    requeue_orphans: bool = False
-    heartbeat_interval: float = HEARTBEAT_INTERVAL
-    prune_interval: float = PRUNE_INTERVAL
-    record_nonzero_exit: bool = True
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> "WorkerOptions":
-        """Build options from INTERVAL, FORK_PER_JOB, TERM_CHILD, ... then ``overrides``."""
-        opts = cls(
-            interval=env_float("INTERVAL", 5.0) or 0.0,
-            min_interval=env_float("MIN_INTERVAL"),
-            max_interval=env_float("MAX_INTERVAL"),
-            backoff_interval=env_float("BACKOFF_INTERVAL"),
-            fork=os.environ.get("FORK_PER_JOB") != "false",
-            term_child=is_set("TERM_CHILD"),
-            graceful_term=is_set("GRACEFUL_TERM"),
-            pre_shutdown_timeout=env_float("RESQUE_PRE_SHUTDOWN_TIMEOUT", 0.0) or 0.0,
-            term_timeout=env_float("RESQUE_TERM_TIMEOUT", 4.0) or 0.0,
-            run_at_exit_hooks=is_set("RUN_AT_EXIT_HOOKS"),
-            procline_prefix=os.environ.get("RESQUE_PROCLINE_PREFIX", ""),
-            requeue_orphans=os.environ.get("RESQUE_REQUEUE_ORPHANS", "") not in ("", "0", "false"),
-        )
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(opts, key, value)
-        return opts
-
-    def intervals(self) -> tuple[float, float, float, float]:
-        """Return (interval, min, max, backoff) clamped as Ruby's ``work`` does."""
-        hi = self.max_interval if self.max_interval is not None else self.interval
-        lo = min(self.min_interval if self.min_interval is not None else self.interval, hi)
-        backoff = min(self.backoff_interval if self.backoff_interval is not None else 0.1, hi)
-        return min(max(self.interval, lo), hi), lo, hi, backoff
 
 
 class Worker:
