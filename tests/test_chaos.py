@@ -21,18 +21,13 @@ from resque import RedisUnavailable, Registry, Resque
 from resque.errors import RedisOutOfMemory
 from resque.worker import Worker, WorkerOptions
 from tests.chaos_jobs import HUNG, SEEN, ChaosServer
+from tests.helpers import wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def wait_for(predicate: Any, timeout: float = 15.0, step: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {predicate}")
+    return _wait_for(predicate, timeout, step)
 
 
 def worker_env(url: str, **extra: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from resque.cli import main
 from resque.cli.admin import table
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = socket.gethostname()
@@ -282,15 +283,6 @@ def test_remove_unregisters_and_fails_the_held_job(cli, r):
     assert "no worker 'box:3:high' is registered" in cli("remove", "box:3:high", code=1).output
     assert r.scard("resque:workers") == 0
 
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def test_kill_sigkills_a_running_worker_and_removes_it(cli, r, redis_url):

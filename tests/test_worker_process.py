@@ -13,18 +13,10 @@ from pathlib import Path
 import pytest
 
 from resque import Registry, Resque
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def wait_for(predicate, timeout=10.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {predicate}")
 
 
 @pytest.fixture(params=["cython", "python"])
