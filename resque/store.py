@@ -156,19 +156,18 @@ class Store:
               queue_json: Sequence[bytes], expected: str = "",
               client: Any = None) -> Reply:
         """Finish the previous job and reserve the next (see ``lua/cycle.lua``)."""
-        k = self.keys
-        return self._cycle(
-            keys=[k.worker(worker_id), k.stat(processed_stat()), k.stat(processed_stat(worker_id)),
-                  k.pause_all, k.queues, *queue_keys],
-            args=[finish, run_at, expected, *queue_json],
-            client=client,
-        )
+        return self._cycle(keys=[*self.cycle_keys(worker_id), *queue_keys],
+                           args=[finish, run_at, expected, *queue_json], client=client)
 
-    def cycle_args(self, worker_id: str) -> tuple[Script, list[str]]:
-        """Return the cycle script and its fixed leading keys for a hot loop."""
+    def cycle_keys(self, worker_id: str) -> list[str]:
+        """Return the cycle script's fixed leading keys (queue keys follow)."""
         k = self.keys
-        return self._cycle, [k.worker(worker_id), k.stat(processed_stat()),
-                             k.stat(processed_stat(worker_id)), k.pause_all, k.queues]
+        return [k.worker(worker_id), k.stat(processed_stat()), k.stat(processed_stat(worker_id)),
+                k.pause_all, k.queues]
+
+    @property
+    def cycle_script(self) -> Script:
+        return self._cycle
 
     def hot_cycle(self, client: Any) -> "HotCycle":
         """Return the cycle script bound to one held connection of ``client``."""

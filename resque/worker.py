@@ -89,7 +89,7 @@ class Worker:
         self._wake = threading.Event()
         self._heartbeat: threading.Thread | None = None
         self._interval, self._min, self._max, self._backoff = self.options.intervals()
-        self._fixed_keys = self.store.cycle_args(self.id)[1]
+        self._fixed_keys = self.store.cycle_keys(self.id)
         self._hot = clone_client(self.store.redis, retries=0)  # a retried script could lose a job
         self._cycle = self.store.hot_cycle(self._hot)
         self._stamp_second = -1

@@ -14,14 +14,9 @@ been pushed twice).
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
+import subprocess  # noqa: F401 - the security tests probe tests.chaos_jobs.subprocess.Popen
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -130,89 +125,6 @@ def enqueue_main(first: int, count: int, queues: list[str]) -> dict[str, Any]:
               "retries": _RetryCounter.failures, "uncertain": uncertain}
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
     return report
-
-
-def free_port() -> int:
-    """Return a free TCP port on the loopback interface."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ChaosServer:
-    """A private redis-server the tests may restart, pause, or fill up.
-
-    It listens on a unix socket in its own dir (and on a loopback TCP port
-    when ``tcp`` is set), with AOF on by default so a restart keeps every
-    acknowledged write.
-    """
-
-    def __init__(self, *extra: str, aof: bool = True, tcp: bool = False,
-                 password: str | None = None, username: str | None = None):
-        from resque.embedded import find_redis_server
-
-        binary = find_redis_server()
-        if binary is None:
-            raise RuntimeError("no redis-server binary: install redis-server")
-        self.binary = binary
-        self.dir = Path(tempfile.mkdtemp(prefix="resque-chaos-"))
-        self.socket = self.dir / "redis.sock"
-        self.port = free_port() if tcp else 0
-        self.extra = extra
-        self.aof = aof
-        self.password = password
-        self.username = username
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}"
-
-    def raw(self) -> "redis.Redis[bytes]":
-        """A plain client on the unix socket, with the admin credentials."""
-        return redis.Redis(unix_socket_path=str(self.socket), password=self.password,
-                           username=self.username)
-
-    def start(self) -> "ChaosServer":
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--unixsocket", str(self.socket), "--dir", str(self.dir), "--save", "",
-                "--appendonly", "yes" if self.aof else "no", "--appendfsync", "everysec",
-                *self.extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if self.raw().ping():
-                    return self
-            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
-                time.sleep(0.02)
-        raise RuntimeError("chaos redis-server did not start")
-
-    def stop(self) -> None:
-        """Shut down gracefully (SIGTERM: Redis flushes its AOF first)."""
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGCONT)
-            self.proc.terminate()
-            self.proc.wait(30)
-
-    def restart(self, down: float = 0.0) -> None:
-        """Stop, stay down for ``down`` seconds, start again on the same dir."""
-        self.stop()
-        time.sleep(down)
-        self.start()
-
-    def pause(self, seconds: float) -> None:
-        """Freeze the server (SIGSTOP) so it answers nothing for ``seconds``."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)
-        try:
-            time.sleep(seconds)
-        finally:
-            os.kill(self.proc.pid, signal.SIGCONT)
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Faults one at a time: lost replies, Redis down or out of memory, hung jobs.
 
 Each test that restarts or fills a Redis runs its own server
-(``ChaosServer``); the shared test server is never touched.
+(``RedisServer``); the shared test server is never touched.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import redis
 from resque import RedisUnavailable, Registry, Resque
 from resque.errors import RedisOutOfMemory
 from resque.worker import Worker, WorkerOptions
-from tests.chaos_jobs import HUNG, SEEN, ChaosServer
-from tests.helpers import wait_for as _wait_for
+from tests.chaos_jobs import HUNG, SEEN
+from tests.helpers import RedisServer, wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,8 +61,8 @@ def failures(r: "redis.Redis[bytes]") -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def server() -> Iterator[ChaosServer]:
-    s = ChaosServer().start()
+def server() -> Iterator[RedisServer]:
+    s = RedisServer().start()
     yield s
     s.cleanup()
 
@@ -177,8 +177,8 @@ def test_workers_and_enqueuers_ride_out_redis_outages(server, outage):
 
 
 @pytest.fixture
-def small_server() -> Iterator[ChaosServer]:
-    s = ChaosServer("--maxmemory", "3mb", "--maxmemory-policy", "noeviction", aof=False).start()
+def small_server() -> Iterator[RedisServer]:
+    s = RedisServer("--maxmemory", "3mb", "--maxmemory-policy", "noeviction", aof=False).start()
     yield s
     s.cleanup()
 

@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from resque import Registry, Resque
 from resque import demo_jobs
 from resque.cli import demo as demo_cli
 from resque.cli import main
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,14 +59,8 @@ def test_demo_without_web_drains_jobs_keeps_failures_and_stops_workers(r, redis_
     _assert_drained(r, 20)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_demo_serves_the_web_app_until_interrupted(r, redis_url, monkeypatch):
-    port = _free_port()
+    port = free_port()
     seen = {}
 
     def factory(client):

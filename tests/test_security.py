@@ -21,7 +21,8 @@ from typing import Iterator
 import pytest
 
 from resque import Registry, Resque
-from tests.chaos_jobs import SEEN, ChaosServer
+from tests.chaos_jobs import SEEN
+from tests.helpers import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "resque"
@@ -111,8 +112,8 @@ def test_payload_naming_os_system_or_popen_runs_nothing(redis_url, r, canary, fo
 
 
 @pytest.fixture(scope="module")
-def protected() -> Iterator[ChaosServer]:
-    server = ChaosServer("--requirepass", PASSWORD, aof=False, tcp=True, password=PASSWORD).start()
+def protected() -> Iterator[RedisServer]:
+    server = RedisServer("--requirepass", PASSWORD, aof=False, tcp=True, password=PASSWORD).start()
     server.raw().acl_setuser(APP_USER, enabled=True, passwords=[f"+{APP_PW}"], keys=["*"],
                              channels=["*"], commands=["+@all"])
     yield server

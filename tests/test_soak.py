@@ -21,7 +21,8 @@ from typing import Any, Iterator
 import pytest
 import redis
 
-from tests.chaos_jobs import SEEN, ChaosServer, mode_of
+from tests.chaos_jobs import SEEN, mode_of
+from tests.helpers import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUES = ["chaos_a", "chaos_b", "chaos_c"]
@@ -66,7 +67,7 @@ def kill(pid: int) -> bool:
 class Soak:
     """Two worker supervisors (fork and no-fork), enqueuers and a fault injector."""
 
-    def __init__(self, server: ChaosServer, requeue: bool, tmp: Path):
+    def __init__(self, server: RedisServer, requeue: bool, tmp: Path):
         self.server = server
         self.r = server.raw()
         self.requeue = requeue
@@ -262,8 +263,8 @@ class Soak:
 
 
 @pytest.fixture
-def server() -> Iterator[ChaosServer]:
-    s = ChaosServer().start()
+def server() -> Iterator[RedisServer]:
+    s = RedisServer().start()
     yield s
     s.cleanup()
 

@@ -18,7 +18,8 @@ from typing import Iterator
 import pytest
 
 from resque import Registry, Resque
-from tests.chaos_jobs import SEEN, ChaosServer, free_port
+from tests.chaos_jobs import SEEN
+from tests.helpers import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PW = "adm1n-Secret-pw"
@@ -26,8 +27,8 @@ APP_USER, APP_PW = "resque-app", "app-Secret-pw"
 SECRETS = (ADMIN_PW, APP_PW)
 
 
-def acl_server(*extra: str) -> ChaosServer:
-    server = ChaosServer("--requirepass", ADMIN_PW, *extra, aof=False, tcp=True, password=ADMIN_PW)
+def acl_server(*extra: str) -> RedisServer:
+    server = RedisServer("--requirepass", ADMIN_PW, *extra, aof=False, tcp=True, password=ADMIN_PW)
     server.start()
     server.raw().acl_setuser(APP_USER, enabled=True, passwords=[f"+{APP_PW}"], keys=["resque:*", "chaos:*"],
                              channels=["*"], commands=["+@all", "-@dangerous", "+info", "+client|kill"])
@@ -35,13 +36,13 @@ def acl_server(*extra: str) -> ChaosServer:
 
 
 @pytest.fixture(scope="module")
-def protected() -> Iterator[ChaosServer]:
+def protected() -> Iterator[RedisServer]:
     server = acl_server()
     yield server
     server.cleanup()
 
 
-def urls(server: ChaosServer) -> dict[str, str]:
+def urls(server: RedisServer) -> dict[str, str]:
     return {
         "password": f"redis://:{ADMIN_PW}@127.0.0.1:{server.port}/0",
         "acl-user": f"redis://{APP_USER}:{APP_PW}@127.0.0.1:{server.port}/0",
@@ -63,7 +64,7 @@ def assert_no_secret(text: str) -> None:
         assert secret not in text
 
 
-def drain_and_check(url: str, server: ChaosServer, jid: int, admin: bool = False) -> None:
+def drain_and_check(url: str, server: RedisServer, jid: int, admin: bool = False) -> None:
     """Enqueue with the library, drain with a real worker process, see it ran."""
     client = Resque(url, registry=Registry())
     assert_no_secret(repr(client) + client.redis_id)
@@ -129,7 +130,7 @@ def make_certs(where: Path) -> tuple[Path, Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory) -> Iterator[tuple[ChaosServer, int, Path]]:
+def tls(tmp_path_factory) -> Iterator[tuple[RedisServer, int, Path]]:
     ca, crt, key = make_certs(tmp_path_factory.mktemp("certs"))
     port = free_port()
     try:
