@@ -12,7 +12,7 @@ import redis
 
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
-from .connection import Connection, connect
+from .connection import Connection, connect, redact
 from .errors import JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
@@ -92,7 +92,7 @@ class Resque:
     @property
     def redis_id(self) -> str:
         """A display string for the server and namespace (no password)."""
-        return f"{self.connection.description}/{self.namespace}"
+        return f"{redact(self.connection.description)}/{self.namespace}"
 
     def __repr__(self) -> str:
         return f"Resque Client connected to {self.redis_id}"

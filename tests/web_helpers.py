@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
-from typing import Any
+from html.parser import HTMLParser
+from typing import Any, Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -171,3 +172,38 @@ def form_fields(html: str, action: str) -> list[dict[str, str]]:
         if fields.get("action") == action:
             out.append(fields)
     return out
+
+
+class Links(HTMLParser):
+    """Collect the local links, form actions and sources of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src", "action") and value and value.startswith("/"):
+                self.found.append(value.split("#")[0])
+
+
+CRAWL_START = ["/", "/overview", "/working", "/queues", "/workers", "/failed", "/stats/resque",
+               "/stats/redis", "/stats/keys", "/stats.txt", "/metrics", "/api", "/api/overview",
+               "/api/stats/redis", "/api/stats/resque", "/api/queues", "/api/failed",
+               "/no/such/page", "/stats/keys/no-such-key"]
+
+
+def crawl(test_client: testing.TestClient, limit: int = 120) -> Iterator[tuple[str, testing.Result, str]]:
+    """GET every page reachable from the tabs; yield path, result and body plus headers."""
+    todo, seen = list(CRAWL_START), set()
+    while todo and len(seen) < limit:
+        path = todo.pop(0)
+        if path in seen or path.startswith("/static"):
+            continue
+        seen.add(path)
+        res = test_client.simulate_get(path)
+        yield path, res, res.text + json.dumps(dict(res.headers))
+        if "html" in res.headers.get("content-type", ""):
+            links = Links()
+            links.feed(res.text)
+            todo += [p for p in links.found if p not in seen]
