@@ -1,6 +1,7 @@
 """Stats pages, the key browser, ``/stats.txt``, ``/metrics`` and the API index."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import falcon
@@ -10,6 +11,9 @@ from . import views
 from .render import Page, Renderer, start_param
 
 KEYS_PER_PAGE = 100
+# Characters that end or corrupt a line for some reader: C0/C1 controls, DEL,
+# and Unicode's line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -84,12 +88,20 @@ class StatsText:
             f"resque.failed+={info['failed']}", f"resque.workers={info['workers']}",
             f"resque.working={info['working']}",
         ]
-        lines += [f"queues.{q}={n}" for q, n in self.client.queue_sizes().items()]
+        lines += [f"queues.{one_line(q)}={n}" for q, n in self.client.queue_sizes().items()]
         self.out.text(resp, "\n".join(lines), "text/plain; charset=utf-8")
 
 
+def one_line(value: str) -> str:
+    """Write each control or line-separator character as ``\\xNN``/``\\uNNNN``."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", value)
+
+
 def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """Escape a Prometheus label value: its three escapes, then other controls."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return _UNSAFE.sub(lambda m: "\\" + one_line(m.group()), escaped)
 
 
 class Metrics:
