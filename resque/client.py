@@ -13,13 +13,13 @@ import redis
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
 from .connection import Connection, connect, redact
-from .errors import JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
+from .errors import CorruptValue, JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
-from .store import Store, text
+from .store import Corrupt, Store, text
 
 
 @dataclass
@@ -33,8 +33,8 @@ class WorkerInfo:
     job: dict[str, Any] | None = None
     started: str | None = None
     heartbeat: str | None = None
-    processed: int = 0
-    failed: int = 0
+    processed: int | Corrupt = 0
+    failed: int | Corrupt = 0
 
     @property
     def state(self) -> str:
@@ -286,13 +286,20 @@ class Resque:
         busy = [w for w in self.workers() if w.job]
         return sorted(busy, key=lambda w: str((w.job or {}).get("run_at", "")))
 
+    def stat(self, name: str) -> int | Corrupt:
+        """Return a counter for display: its stored text if it is not a number."""
+        try:
+            return self.stats.get(name)
+        except CorruptValue as exc:
+            return Corrupt(exc.value)
+
     def info(self) -> dict[str, Any]:
-        """Return Ruby's ``Resque.info`` fields."""
+        """Return Ruby's ``Resque.info`` fields (a corrupt counter as its text)."""
         sizes = self.store.queue_sizes()
         workers = self.workers()
         return {
             "pending": sum(sizes.values()),
-            "processed": self.stats.get("processed"),
+            "processed": self.stat("processed"),
             "queues": len(sizes),
             "workers": len(workers),
             "working": sum(1 for w in workers if w.job),

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 import redis
 from redis.commands.core import Script
 
+from .errors import CorruptValue
 from .keys import Keys, failed_stat, processed_stat
 
 _pack: Any
@@ -28,6 +29,34 @@ def text(value: bytes | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return value.decode("utf-8", "replace")
+
+
+class Corrupt(str):
+    """A stored value that is not what the protocol says, kept as its text.
+
+    Readers that show data return it instead of failing; the text is the
+    stored value (or a note such as ``(wrong Redis type)``).
+    """
+
+
+WRONG_TYPE = Corrupt("(wrong Redis type)")
+
+
+def number(raw: Any) -> int | Corrupt:
+    """Read a counter reply: missing is 0, anything not an integer is ``Corrupt``."""
+    if raw is None:
+        return 0
+    if isinstance(raw, Exception):
+        return WRONG_TYPE
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return Corrupt(text(raw) or "")
+
+
+def shown_text(raw: Any) -> str | None:
+    """Read a text reply for display: an error reply becomes ``Corrupt``."""
+    return WRONG_TYPE if isinstance(raw, Exception) else text(raw)
 
 
 def _load(name: str) -> str:
@@ -209,7 +238,11 @@ class Store:
         return bool(self.redis.sismember(self.keys.workers, worker_id))
 
     def worker_job(self, worker_id: str) -> bytes | None:
-        record: bytes | None = self.redis.get(self.keys.worker(worker_id))
+        """Return a worker's job record (None also when the key has another type, as MGET)."""
+        try:
+            record: bytes | None = self.redis.get(self.keys.worker(worker_id))
+        except redis.exceptions.ResponseError:
+            return None
         return record
 
     def worker_jobs(self, worker_ids: Sequence[str]) -> list[bytes | None]:
@@ -223,16 +256,20 @@ class Store:
     def clear_worker_job(self, worker_id: str) -> None:
         self.redis.delete(self.keys.worker(worker_id))
 
-    def worker_details(self, worker_id: str) -> tuple[str | None, int, int, str | None]:
-        """Return (started, processed, failed, heartbeat) of one worker."""
+    def worker_details(self, worker_id: str) -> tuple[str | None, int | Corrupt, int | Corrupt,
+                                                      str | None]:
+        """Return (started, processed, failed, heartbeat) of one worker.
+
+        A value of the wrong shape or Redis type comes back as ``Corrupt``.
+        """
         k = self.keys
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(k.worker_started(worker_id))
             pipe.get(k.stat(processed_stat(worker_id)))
             pipe.get(k.stat(failed_stat(worker_id)))
             pipe.hget(k.heartbeat, worker_id)
-            started, processed, failed, beat = pipe.execute()
-        return text(started), int(processed or 0), int(failed or 0), text(beat)
+            started, processed, failed, beat = pipe.execute(raise_on_error=False)
+        return shown_text(started), number(processed), number(failed), shown_text(beat)
 
     def heartbeat(self, worker_id: str, stamp: str) -> None:
         self.redis.hset(self.keys.heartbeat, worker_id, stamp)
@@ -261,7 +298,18 @@ class Store:
     # -- stats --------------------------------------------------------------
 
     def stat(self, name: str) -> int:
-        return int(self.redis.get(self.keys.stat(name)) or 0)
+        """Return a counter; raise ``CorruptValue`` if it is not an integer."""
+        value = self.stat_value(name)
+        if isinstance(value, Corrupt):
+            raise CorruptValue(self.keys.stat(name), value)
+        return value
+
+    def stat_value(self, name: str) -> int | Corrupt:
+        """Return a counter, or ``Corrupt`` when it holds something else."""
+        try:
+            return number(self.redis.get(self.keys.stat(name)))
+        except redis.exceptions.ResponseError as exc:
+            return number(exc)
 
     def incr_stat(self, name: str, by: int = 1) -> int:
         return int(self.redis.incrby(self.keys.stat(name), by))

@@ -31,7 +31,7 @@ class Overview(Page):
         out = views.queues_summary(self.client)
         out.update(views.working_rows(self.client))
         out["pending"] = sum(q["size"] for q in out["queues"])
-        out["processed"] = self.client.stats.get("processed")
+        out["processed"] = self.client.stat("processed")
         return out
 
 

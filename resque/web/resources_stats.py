@@ -7,6 +7,7 @@ from typing import Any
 import falcon
 
 from ..client import Resque
+from ..store import Corrupt
 from . import views
 from .render import Page, Renderer, start_param
 
@@ -84,7 +85,7 @@ class StatsText:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         info = self.client.info()
         lines = [
-            f"resque.pending={info['pending']}", f"resque.processed+={info['processed']}",
+            f"resque.pending={info['pending']}", f"resque.processed+={one_line(str(info['processed']))}",
             f"resque.failed+={info['failed']}", f"resque.workers={info['workers']}",
             f"resque.working={info['working']}",
         ]
@@ -102,6 +103,11 @@ def _label(value: str) -> str:
     """Escape a Prometheus label value: its three escapes, then other controls."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return _UNSAFE.sub(lambda m: "\\" + one_line(m.group()), escaped)
+
+
+def _sample(value: int | Corrupt) -> str:
+    """Write a counter's sample value (NaN when the stored value is not a number)."""
+    return "NaN" if isinstance(value, Corrupt) else str(value)
 
 
 class Metrics:
@@ -127,9 +133,9 @@ class Metrics:
                [(f'{{queue="{_label(q)}"}}', n) for q, n in sizes.items()])
         metric("resque_pending", "gauge", "Jobs waiting in all queues.", [("", sum(sizes.values()))])
         metric("resque_processed_total", "counter", "Jobs processed (stat:processed).",
-               [("", c.stats.get("processed"))])
+               [("", _sample(c.stat("processed")))])
         metric("resque_failed_total", "counter", "Jobs failed (stat:failed).",
-               [("", c.stats.get("failed"))])
+               [("", _sample(c.stat("failed")))])
         metric("resque_failures", "gauge", "Failure records kept, per failure list.",
                [(f'{{list="{_label(r["list"])}"}}', r["count"]) for r in lists])
         metric("resque_workers", "gauge", "Registered workers.", [("", len(workers))])

@@ -14,6 +14,7 @@ from ..client import Resque, WorkerInfo
 from ..failure import Failure
 from ..keys import parse_time
 from ..payload import job_args, job_class
+from ..store import Corrupt
 
 ACTIVEJOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
 PER_PAGE = 20
@@ -70,6 +71,13 @@ def job_view(payload: Any) -> dict[str, Any]:
         "raw_class": job_class(payload),
         "args": job_args(payload) if isinstance(payload, dict) else [payload],
     }
+
+
+def stamp(value: str | None) -> str | None:
+    """Return a protocol time as is, or as ``Corrupt`` when it cannot be read."""
+    if value is None or isinstance(value, Corrupt) or parse_time(value) is not None:
+        return value
+    return Corrupt(value)
 
 
 def _text(value: Any) -> str:
@@ -137,7 +145,7 @@ def worker_row(w: WorkerInfo, now: float) -> dict[str, Any]:
         "running_seconds": None if running is None else int(running),
         "running_for": age(running),
         "job": job_view(payload) if w.job else None,
-        "started": w.started, "heartbeat": w.heartbeat,
+        "started": stamp(w.started), "heartbeat": stamp(w.heartbeat),
         "heartbeat_age": age(beat), "stale": beat is not None and beat > STALE_HEARTBEAT,
         "processed": w.processed, "failed": w.failed,
     }
