@@ -1,22 +1,20 @@
 """Build the Falcon app of the monitoring front end."""
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import falcon
-import redis
 
 from ..client import Resque
 from ..errors import RedisUnavailable, ResqueError
 from . import resources as pages
 from . import resources_failed, resources_stats
+from .outage import RedisHealth, add_handlers
 from .render import CACHE_CONTROL, Renderer, Site, make_environment
 from .security import BasicAuth, Csrf, SecurityHeaders
 
-logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().with_name("static")
 
 
@@ -34,7 +32,8 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
         client = Resque(redis_url, namespace or os.environ.get("RESQUE_NAMESPACE") or None)
     user = os.environ.get("RESQUE_WEB_USER") if user is None else user
     password = os.environ.get("RESQUE_WEB_PASSWORD") if password is None else password
-    middleware: list[Any] = [SecurityHeaders()]
+    health = RedisHealth(client)
+    middleware: list[Any] = [SecurityHeaders(), health]
     if user or password:
         middleware.append(BasicAuth(user or "", password or ""))
     middleware.append(Csrf())
@@ -44,7 +43,9 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
     out = Renderer(make_environment(), Site(client.namespace, client.redis_id, poll_interval))
     _routes(app, client, out)
     _errors(app, out)
+    add_handlers(app, health)
     app.add_static_route("/static", STATIC)
+    health.check(client)
     return app
 
 
@@ -96,12 +97,5 @@ def _errors(app: "falcon.App[falcon.Request, falcon.Response]", out: Renderer) -
             raise falcon.HTTPServiceUnavailable(title="Redis unavailable", description=str(exc))
         raise falcon.HTTPBadRequest(title=type(exc).__name__, description=str(exc))
 
-    def redis_error(req: falcon.Request, resp: falcon.Response, exc: Exception,
-                    params: dict[str, Any]) -> None:
-        logger.exception("Redis error while serving %s", req.path)
-        raise falcon.HTTPServiceUnavailable(title="Redis unavailable",
-                                            description=f"{type(exc).__name__}: {exc}")
-
     app.set_error_serializer(serialize)
     app.add_error_handler(ResqueError, resque_error)
-    app.add_error_handler(redis.exceptions.RedisError, redis_error)
