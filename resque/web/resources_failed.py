@@ -134,6 +134,9 @@ class Failed(Page):
             items, total = window(backend, name, p["start"], per_page, p["order"])
             rows = [views.failure_row(f, now) for f in items]
             page = views.pager(p["start"], per_page, total, len(rows))
+        registered = set(self.client.store.worker_ids()) if rows else set()
+        for row in rows:
+            row["worker_registered"] = row["worker"] in registered
         return {"failures": rows, "page": page, "list_count": backend.count(name)}
 
     # -- actions -------------------------------------------------------------
