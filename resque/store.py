@@ -401,6 +401,14 @@ class Store:
             items = []
         return kind, [text(i) or "" for i in items]
 
+    def web_secret(self, candidate: bytes) -> bytes:
+        """Return the stored web secret, storing ``candidate`` first if there is none."""
+        with self.redis.pipeline() as pipe:
+            pipe.set(self.keys.web_secret, candidate, nx=True)
+            pipe.get(self.keys.web_secret)
+            stored: bytes = pipe.execute()[1]
+        return stored
+
     def server_info(self) -> dict[str, Any]:
         return dict(self.redis.info())
 

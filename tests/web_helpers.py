@@ -124,26 +124,39 @@ def shared_app(redis_server: Any) -> Any:
 
 
 class Web:
-    """A Falcon test client that keeps the CSRF cookie like a browser."""
+    """A Falcon test client that keeps the CSRF cookie and form token like a browser."""
 
     def __init__(self, app: Any, root_path: str = ""):
         self.client = testing.TestClient(app)
         self.root_path = root_path
+        self.nonce: str | None = None
         self.token: str | None = None
 
     def get(self, path: str, **kwargs: Any) -> testing.Result:
         kwargs.setdefault("root_path", self.root_path)
+        if self.nonce is not None:
+            kwargs.setdefault("cookies", {"resque_csrf": self.nonce})
         result = self.client.simulate_get(path, **kwargs)
         cookie = result.cookies.get("resque_csrf")
         if cookie is not None:
-            self.token = cookie.value
+            self.nonce = cookie.value
+        found = re.search(r'name="csrf-token" content="([^"]+)"', result.text)
+        if found:
+            self.token = found.group(1)
         return result
 
     def csrf(self) -> str:
+        """Return the form token (reading a page for it if none was seen yet)."""
         if self.token is None:
             self.get("/overview")
         assert self.token
         return self.token
+
+    def cookie(self) -> str:
+        """Return the CSRF cookie's nonce."""
+        self.csrf()
+        assert self.nonce
+        return self.nonce
 
     def post(self, path: str, fields: dict[str, Any], *, token: str | None = None,
              cookie: str | None = None, headers: dict[str, str] | None = None,
@@ -151,7 +164,7 @@ class Web:
         body = dict(fields)
         if send_token:
             body["_csrf"] = token if token is not None else self.csrf()
-        cookies = {"resque_csrf": cookie if cookie is not None else self.csrf()} if send_cookie else None
+        cookies = {"resque_csrf": cookie if cookie is not None else self.cookie()} if send_cookie else None
         hdrs = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
         return self.client.simulate_post(path, body=urlencode(body), headers=hdrs,
                                          cookies=cookies, root_path=self.root_path)

@@ -7,26 +7,32 @@ from typing import Any
 
 import falcon
 
+from .._flags import flag
 from ..client import Resque
 from ..errors import RedisUnavailable, ResqueError
 from . import resources as pages
 from . import resources_failed, resources_stats
 from .outage import RedisHealth, add_handlers
 from .render import CACHE_CONTROL, Renderer, Site, make_environment
-from .security import BasicAuth, Csrf, SecurityHeaders
+from .security import BasicAuth, Csrf, SecurityHeaders, SigningKey
 
 STATIC = Path(__file__).resolve().with_name("static")
 
 
 def create_app(client: Resque | None = None, *, user: str | None = None,
                password: str | None = None, redis_url: str | None = None,
-               namespace: str | None = None, poll_interval: float = 2.0) -> "falcon.App[falcon.Request, falcon.Response]":
+               namespace: str | None = None, poll_interval: float = 2.0,
+               secret: str | None = None,
+               trust_forwarded: bool | None = None) -> "falcon.App[falcon.Request, falcon.Response]":
     """Return the WSGI app showing ``client``'s queues, workers and failures.
 
     With no client one is built from ``redis_url``/``namespace``, else from
     ``RESQUE_REDIS_URL``/``REDIS_URL`` and ``RESQUE_NAMESPACE``, else the
     embedded server. ``user``/``password`` (default ``RESQUE_WEB_USER``/
-    ``RESQUE_WEB_PASSWORD``) turn on HTTP basic auth.
+    ``RESQUE_WEB_PASSWORD``) turn on HTTP basic auth. ``secret`` (default
+    ``RESQUE_WEB_SECRET``, else one kept in Redis) signs CSRF tokens;
+    ``trust_forwarded`` (default ``RESQUE_WEB_TRUST_FORWARDED``) believes a
+    proxy's ``X-Forwarded-Proto``/``X-Forwarded-Host``.
     """
     if client is None:
         client = Resque(redis_url, namespace or os.environ.get("RESQUE_NAMESPACE") or None)
@@ -36,7 +42,10 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
     middleware: list[Any] = [SecurityHeaders(), health]
     if user or password:
         middleware.append(BasicAuth(user or "", password or ""))
-    middleware.append(Csrf())
+    if trust_forwarded is None:
+        trust_forwarded = flag("RESQUE_WEB_TRUST_FORWARDED")
+    key = SigningKey(secret or os.environ.get("RESQUE_WEB_SECRET") or None, client.store.web_secret)
+    middleware.append(Csrf(key, trust_forwarded))
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.resp_options.secure_cookies_by_default = False
