@@ -13,6 +13,7 @@ from redis.commands.core import Script
 
 from .errors import CorruptValue
 from .keys import Keys, failed_stat, processed_stat
+from .preview import Cut
 
 _pack: Any
 try:
@@ -87,6 +88,7 @@ class Store:
         self._cycle: Script = client.register_script(_load("cycle"))
         self._failure_edit: Script = client.register_script(_load("failure_edit"))
         self._requeue_orphan: Script = client.register_script(_load("requeue_orphan"))
+        self._preview_range: Script = client.register_script(_load("preview_range"))
 
     # -- queues -----------------------------------------------------------
 
@@ -381,25 +383,32 @@ class Store:
         }.get(kind)
         return kind, int(size(key)) if size else 0
 
-    def key_values(self, name: str, start: int, count: int) -> tuple[str, list[str]]:
-        """Return the TYPE and a window of the values of one namespaced key."""
+    def key_values(self, name: str, start: int, count: int,
+                   cut: int = 4096) -> tuple[str, list[str], int | None]:
+        """Return the TYPE, a window of values and the next cursor of one key.
+
+        Nothing is read whole: a string by GETRANGE, a list element cut to
+        ``cut`` bytes in Redis, sets and hashes by SSCAN/HSCAN from the
+        cursor ``start`` (the next cursor is returned, None at the end),
+        sorted sets by ZRANGE.
+        """
         key = self.keys.key(name)
         kind = text(self.redis.type(key)) or "none"
         end = start + count - 1
+        cursor: int | None = None
+        items: list[Any] = []
         if kind == "string":
-            return kind, [text(self.redis.get(key)) or ""]
-        if kind == "list":
-            items = self.redis.lrange(key, start, end)
-        elif kind == "set":
-            items = sorted(self.redis.smembers(key))[start : end + 1]
+            items = [self.redis.getrange(key, 0, cut - 1)]
+        elif kind == "list":
+            items = [c.head for c in self.list_cuts(key, start, count, cut)]
         elif kind == "zset":
             items = self.redis.zrange(key, start, end)
+        elif kind == "set":
+            cursor, items = self.redis.sscan(key, start, count=count)
         elif kind == "hash":
-            pairs = sorted(self.redis.hgetall(key).items())[start : end + 1]
-            items = [f"{text(k)}: {text(v)}" for k, v in pairs]
-        else:
-            items = []
-        return kind, [text(i) or "" for i in items]
+            cursor, pairs = self.redis.hscan(key, start, count=count)
+            items = [f"{text(k)}: {text(v)}" for k, v in pairs.items()]
+        return kind, [text(i) or "" for i in items], (cursor or None) if cursor is not None else None
 
     def web_secret(self, candidate: bytes) -> bytes:
         """Return the stored web secret, storing ``candidate`` first if there is none."""
@@ -408,6 +417,38 @@ class Store:
             pipe.get(self.keys.web_secret)
             stored: bytes = pipe.execute()[1]
         return stored
+
+    def list_cuts(self, key: str, start: int, count: int, head: int,
+                  tail: int = 0) -> list[Cut]:
+        """Return a window of any list, each element cut to ``head`` + ``tail`` bytes."""
+        if count <= 0:
+            return []
+        flat = self._preview_range(keys=[key], args=[start, start + count - 1, head, tail])
+        return [Cut(int(flat[i]), flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
+
+    def queue_cuts(self, queue: str, start: int, count: int, head: int) -> list[Cut]:
+        """Return a window of a queue's jobs, each cut to ``head`` bytes."""
+        return self.list_cuts(self.keys.queue(queue), start, count, head)
+
+    def failure_cuts(self, list_name: str, start: int, count: int, head: int,
+                     tail: int) -> list[Cut]:
+        """Return a window of a failure list, each record cut to its head and tail."""
+        return self.list_cuts(self.keys.failed_list(list_name), start, count, head, tail)
+
+    def worker_job_cuts(self, worker_ids: Sequence[str], head: int) -> list[Cut | None]:
+        """Return each worker's job record cut to ``head`` bytes (GETRANGE), or None."""
+        if not worker_ids:
+            return []
+        with self.redis.pipeline(transaction=False) as pipe:
+            for w in worker_ids:
+                pipe.strlen(self.keys.worker(w))
+                pipe.getrange(self.keys.worker(w), 0, head - 1)
+            replies = pipe.execute(raise_on_error=False)
+        out: list[Cut | None] = []
+        for size, part in zip(replies[::2], replies[1::2]):
+            ok = isinstance(size, int) and size > 0 and isinstance(part, bytes)
+            out.append(Cut(size, part) if ok else None)
+        return out
 
     def server_info(self) -> dict[str, Any]:
         return dict(self.redis.info())

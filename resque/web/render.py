@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from ..client import Resque
 from ..keys import __version__
 from ..store import Corrupt
-from .views import arg_text
+from .views import arg_text, filesize
 
 CACHE_CONTROL = "max-age=0, private, must-revalidate"
 TABS = (("overview", "Overview"), ("working", "Working"), ("failed", "Failed"),
@@ -46,6 +46,7 @@ def make_environment() -> Environment:
     env.filters["pq"] = path_quote
     env.filters["arg"] = arg_text
     env.filters["shown"] = shown
+    env.filters["filesize"] = filesize
     env.globals["query"] = query
     return env
 

@@ -12,6 +12,7 @@ from . import views
 from .render import Page, Renderer, start_param
 
 KEYS_PER_PAGE = 100
+VALUE_BYTES = 4096  # of a string or list element shown in the key browser
 # Characters that end or corrupt a line for some reader: C0/C1 controls, DEL,
 # and Unicode's line and paragraph separators.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -69,8 +70,11 @@ class StatsKey(Page):
         if kind == "none":
             raise falcon.HTTPNotFound(title="No such key",
                                       description=f"There is no key {key!r} in this namespace.")
-        _, values = self.client.store.key_values(key, start, views.PER_PAGE)
+        _, values, cursor = self.client.store.key_values(key, start, views.PER_PAGE, VALUE_BYTES)
         page = None if kind == "string" else views.pager(start, views.PER_PAGE, size, len(values))
+        if page is not None and kind in ("set", "hash"):  # SSCAN/HSCAN: a cursor, not an offset
+            page = dict(views.pager(0, views.PER_PAGE, None, len(values), cursor is not None),
+                        next=cursor, prev=0 if start else None)
         return {"view": "keys", "key": key, "type": kind, "size": size,
                 "values": values, "page": page}
 

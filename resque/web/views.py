@@ -6,18 +6,23 @@ Resque and by this library are read alike; odd records degrade to text.
 """
 from __future__ import annotations
 
+import hashlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .._compat import dumps
 from ..client import Resque, WorkerInfo
 from ..failure import Failure
+from ..failure.base import digest
 from ..keys import parse_time
 from ..payload import job_args, job_class
+from ..preview import Cut, decode_cut
 from ..store import Corrupt
 
 ACTIVEJOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
 PER_PAGE = 20
+JOB_BYTES = 4096  # of a job or worker record read for a page (Redis cuts the rest)
 STALE_HEARTBEAT = 300
 
 
@@ -38,6 +43,15 @@ def arg_text(value: Any) -> str:
         return dumps(value).decode("utf-8")
     except (TypeError, ValueError):
         return repr(value)
+
+
+def filesize(n: int) -> str:
+    """Say how big ``n`` bytes is: ``812 B``, ``4.0 KB``, ``50.0 MB``."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
 
 
 def age(seconds: float | None) -> str | None:
@@ -62,14 +76,15 @@ def since(stamp: Any, now: float) -> float | None:
     return None if ts is None else now - ts
 
 
-def job_view(payload: Any) -> dict[str, Any]:
-    """Describe a payload: shown class, raw class and arguments."""
+def job_view(payload: Any, size: int = 0, cut: bool = False) -> dict[str, Any]:
+    """Describe a payload: shown class, raw class, arguments, and if it was cut."""
     name, via = display_class(payload)
     return {
         "class": name,
         "via_activejob": via,
         "raw_class": job_class(payload),
         "args": job_args(payload) if isinstance(payload, dict) else [payload],
+        "size": size, "cut": cut,
     }
 
 
@@ -109,8 +124,9 @@ def queues_summary(client: Resque) -> dict[str, Any]:
 def queue_jobs(client: Resque, queue: str, start: int, per_page: int = PER_PAGE) -> dict[str, Any]:
     """Return one page of a queue's pending jobs."""
     size = client.size(queue)
-    items = client.peek(queue, start, per_page) if per_page > 1 else [client.peek(queue, start)]
-    jobs = [dict(job_view(p), position=start + i) for i, p in enumerate(items or [])]
+    cuts = client.store.queue_cuts(queue, start, per_page, JOB_BYTES)
+    jobs = [dict(job_view(decode_cut(c)[0], c.size, not c.whole), position=start + i)
+            for i, c in enumerate(cuts)]
     return {"queue": queue, "size": size, "registered": queue in client.queues(),
             "jobs": jobs, "page": pager(start, per_page, size, len(jobs))}
 
@@ -144,7 +160,7 @@ def worker_row(w: WorkerInfo, now: float) -> dict[str, Any]:
         "run_at": _text(run_at) if w.job else None,
         "running_seconds": None if running is None else int(running),
         "running_for": age(running),
-        "job": job_view(payload) if w.job else None,
+        "job": job_view(payload, w.job_size, w.job_cut) if w.job else None,
         "started": stamp(w.started), "heartbeat": stamp(w.heartbeat),
         "heartbeat_age": age(beat), "stale": beat is not None and beat > STALE_HEARTBEAT,
         "processed": w.processed, "failed": w.failed,
@@ -154,7 +170,7 @@ def worker_row(w: WorkerInfo, now: float) -> dict[str, Any]:
 def working_rows(client: Resque, now: float | None = None) -> dict[str, Any]:
     """Return the busy workers (oldest job first) and the worker total."""
     now = time.time() if now is None else now
-    workers = client.workers()
+    workers = client.workers(job_bytes=JOB_BYTES)
     busy = sorted((w for w in workers if w.job),
                   key=lambda w: _text((w.job or {}).get("run_at")))
     return {"working": [worker_row(w, now) for w in busy], "workers_total": len(workers)}
@@ -172,9 +188,41 @@ def hosts(workers: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # -- failures ---------------------------------------------------------------
 
-def failure_row(f: Failure, now: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CutFailure:
+    """A failure record read as its head and tail (see ``resque.preview``).
+
+    ``id`` is the record's usual id (SHA-1 of its bytes) when it was read
+    whole, else the SHA-1 of its size, head and tail.
+    """
+
+    list_name: str
+    index: int
+    piece: Cut
+
+    @property
+    def id(self) -> str:
+        if self.piece.whole:
+            return digest(self.piece.head)[:12]
+        p = self.piece
+        return hashlib.sha1(b"%d:" % p.size + p.head + b"\0" + p.tail).hexdigest()[:12]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        value, _ = decode_cut(self.piece)
+        if isinstance(value, dict):
+            return value
+        return {"payload": value, "exception": "unreadable"} if isinstance(value, str) \
+            else {"payload": value}
+
+
+def failure_row(f: Failure | CutFailure, now: float) -> dict[str, Any]:
     """Describe one failure record, tolerating any shape."""
     d = f.data
+    if isinstance(f, CutFailure):
+        size, cut = f.piece.size, not f.piece.whole
+    else:
+        size, cut = len(f.raw), False
     worker = _text(d.get("worker"))
     trace = d.get("backtrace")
     if isinstance(trace, str):
@@ -188,7 +236,7 @@ def failure_row(f: Failure, now: float) -> dict[str, Any]:
         "retried_at": _text(d["retried_at"]) if d.get("retried_at") is not None else None,
         "worker": worker, "worker_label": ":".join(worker.split(":")[:2]),
         "queue": _text(d.get("queue")),
-        "job": job_view(d.get("payload")),
+        "job": job_view(d.get("payload"), size, cut),
         "exception": _text(d.get("exception")), "error": _text(d.get("error")),
         "backtrace": [_text(x) for x in trace],
     }
