@@ -322,7 +322,7 @@ class Resque:
     def info(self) -> dict[str, Any]:
         """Return Ruby's ``Resque.info`` fields (a corrupt counter as its text)."""
         sizes = self.store.queue_sizes()
-        workers = self.workers()
+        workers = self.workers(job_bytes=512)  # enough to see a job; never a huge one whole
         return {
             "pending": sum(sizes.values()),
             "processed": self.stat("processed"),

@@ -14,37 +14,18 @@ from typing import Any, Iterator
 
 import falcon
 
-from ..failure import Failure, FailureBackend, MultipleFailure, RedisFailure
+from ..failure import Failure, FailureBackend
 from ..preview import Cut
-from ..store import Store
 from ..keys import failed_list_name
 from . import views
+from .views import HEAD, TAIL, Record, read
 from .render import Page, form, path_quote, redirect, start_param
 
 CLASS_COUNT_LIMIT = 5000
 SCAN_LIMIT = 2000  # records one filtered request reads at most
-HEAD, TAIL = 4096, 2048  # bytes of a record read to show it
 SCAN_HEAD, SCAN_TAIL = 512, 512  # bytes of a record read to filter it
 _CHUNK = 500
 _RUBY_GET_ACTION = re.compile(r"^(?:[^/]+/)?(?:requeue|remove)/(?:\d+|all)$")
-Record = Failure | views.CutFailure
-
-
-def store_of(backend: FailureBackend) -> Store | None:
-    """Return the store of a Redis-list backend (or of the one it reads from)."""
-    if isinstance(backend, MultipleFailure):
-        backend = backend.first
-    return backend.store if isinstance(backend, RedisFailure) else None
-
-
-def read(backend: FailureBackend, name: str, lo: int, count: int,
-         head: int = HEAD, tail: int = TAIL) -> list[Record]:
-    """Return records ``lo`` .. ``lo + count - 1`` of a list, cut by Redis if big."""
-    store = store_of(backend)
-    if store is None:
-        return list(backend.all(lo, count, name))
-    cuts = store.failure_cuts(name, lo, count, head, tail)
-    return [views.CutFailure(name, lo + i, c) for i, c in enumerate(cuts)]
 
 
 def scan(backend: FailureBackend, name: str, order: str, skip: int = 0,

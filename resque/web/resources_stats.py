@@ -125,7 +125,7 @@ class Metrics:
         c = self.client
         sizes = c.queue_sizes()
         lists, _ = views.failed_lists(c)
-        workers = c.workers()
+        workers = c.workers(job_bytes=512)
         out: list[str] = []
 
         def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:

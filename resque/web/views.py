@@ -13,12 +13,12 @@ from typing import Any
 
 from .._compat import dumps
 from ..client import Resque, WorkerInfo
-from ..failure import Failure
+from ..failure import Failure, FailureBackend, MultipleFailure, RedisFailure
 from ..failure.base import digest
 from ..keys import parse_time
 from ..payload import job_args, job_class
 from ..preview import Cut, decode_cut
-from ..store import Corrupt
+from ..store import Corrupt, Store
 
 ACTIVEJOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
 PER_PAGE = 20
@@ -216,6 +216,27 @@ class CutFailure:
             else {"payload": value}
 
 
+Record = Failure | CutFailure
+HEAD, TAIL = 4096, 2048  # bytes of a failure record read to show it
+
+
+def store_of(backend: FailureBackend) -> Store | None:
+    """Return the store of a Redis-list backend (or of the one it reads from)."""
+    if isinstance(backend, MultipleFailure):
+        backend = backend.first
+    return backend.store if isinstance(backend, RedisFailure) else None
+
+
+def read(backend: FailureBackend, name: str, lo: int, count: int,
+         head: int = HEAD, tail: int = TAIL) -> list[Record]:
+    """Return records ``lo`` .. ``lo + count - 1`` of a list, cut by Redis if big."""
+    store = store_of(backend)
+    if store is None:
+        return list(backend.all(lo, count, name))
+    cuts = store.failure_cuts(name, lo, count, head, tail)
+    return [CutFailure(name, lo + i, c) for i, c in enumerate(cuts)]
+
+
 def failure_row(f: Failure | CutFailure, now: float) -> dict[str, Any]:
     """Describe one failure record, tolerating any shape."""
     d = f.data
@@ -254,7 +275,7 @@ def oldest_failure_age(client: Resque, now: float | None = None) -> float:
     now = time.time() if now is None else now
     oldest = 0.0
     for name in client.failure.queues():
-        first = client.failure.all(0, 1, name)
+        first = read(client.failure, name, 0, 1, 1024, 0)
         if first:
             seconds = since(first[0].data.get("failed_at"), now)
             oldest = max(oldest, seconds or 0.0)
