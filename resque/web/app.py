@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import falcon
 
+from .. import extensions
 from .._flags import flag
 from ..client import Resque
 from ..errors import RedisUnavailable, ResqueError
 from . import resources as pages
 from . import resources_failed, resources_stats
+from .extend import WebExtension
 from .outage import RedisHealth, add_handlers
 from .render import CACHE_CONTROL, Renderer, Site, make_environment
 from .security import BasicAuth, Csrf, SecurityHeaders, SigningKey
@@ -22,17 +24,19 @@ STATIC = Path(__file__).resolve().with_name("static")
 def create_app(client: Resque | None = None, *, user: str | None = None,
                password: str | None = None, redis_url: str | None = None,
                namespace: str | None = None, poll_interval: float = 2.0,
-               secret: str | None = None,
-               trust_forwarded: bool | None = None) -> "falcon.App[falcon.Request, falcon.Response]":
+               plugins: "Iterable[Callable[[WebExtension], None]] | None" = None,
+               secret: str | None = None, trust_forwarded: bool | None = None,
+               ) -> "falcon.App[falcon.Request, falcon.Response]":
     """Return the WSGI app showing ``client``'s queues, workers and failures.
 
     With no client one is built from ``redis_url``/``namespace``, else from
     ``RESQUE_REDIS_URL``/``REDIS_URL`` and ``RESQUE_NAMESPACE``, else the
     embedded server. ``user``/``password`` (default ``RESQUE_WEB_USER``/
-    ``RESQUE_WEB_PASSWORD``) turn on HTTP basic auth. ``secret`` (default
-    ``RESQUE_WEB_SECRET``, else one kept in Redis) signs CSRF tokens;
-    ``trust_forwarded`` (default ``RESQUE_WEB_TRUST_FORWARDED``) believes a
-    proxy's ``X-Forwarded-Proto``/``X-Forwarded-Host``.
+    ``RESQUE_WEB_PASSWORD``) turn on HTTP basic auth. ``plugins`` add
+    pages and tabs (default: the ``resque.web`` entry points). ``secret``
+    (default ``RESQUE_WEB_SECRET``, else one kept in Redis) signs CSRF
+    tokens; ``trust_forwarded`` (default ``RESQUE_WEB_TRUST_FORWARDED``)
+    believes a proxy's ``X-Forwarded-Proto``/``X-Forwarded-Host``.
     """
     if client is None:
         client = Resque(redis_url, namespace or os.environ.get("RESQUE_NAMESPACE") or None)
@@ -51,6 +55,10 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
     app.resp_options.secure_cookies_by_default = False
     out = Renderer(make_environment(), Site(client.namespace, client.redis_id, poll_interval))
     _routes(app, client, out)
+    if plugins is None:
+        plugins = [install for _, install in extensions.load(extensions.WEB)]
+    for install in plugins:
+        install(WebExtension(app, client, out))
     _errors(app, out)
     add_handlers(app, health)
     app.add_static_route("/static", STATIC)
@@ -59,9 +67,7 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
 
 
 def _routes(app: "falcon.App[falcon.Request, falcon.Response]", client: Resque, out: Renderer) -> None:
-    def both(path: str, resource: Any) -> None:
-        app.add_route(path, resource)
-        app.add_route("/api" + path, resource, suffix="api")
+    both = WebExtension(app, client, out).add_page
 
     app.add_route("/", pages.Redirect("/overview"))
     both("/overview", pages.Overview(client, out))
