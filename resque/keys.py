@@ -92,6 +92,25 @@ class Keys:
         """Counter of orphaned jobs pushed back by ``--requeue-orphans``."""
         return self.stat("requeued")
 
+    def history(self, series: str) -> str:
+        """A chart's samples: a sorted set scored by sample time (``history:<series>``).
+
+        Series: ``second``, ``minute`` and ``day`` (snapshots of
+        ``stat:processed``/``stat:failed``), ``queues`` (queue sizes) and
+        ``failures`` (new failure records per class).
+        """
+        return self.prefix + "history:" + series
+
+    @property
+    def history_claims(self) -> str:
+        """Hash of the last period claimed per series, so one process samples it."""
+        return self.prefix + "history:claimed"
+
+    @property
+    def history_failure_cursor(self) -> str:
+        """Hash of each failure list's length at the last failures sample."""
+        return self.prefix + "history:failure_cursor"
+
 
 def failed_list_name(queue: str) -> str:
     """Return the RedisMultiQueue list name for a job queue."""

@@ -24,6 +24,7 @@ from . import _accel
 from ._compat import SIG_DFL, SIG_IGN, dumps, loads, raw_signal, set_title
 from .client import Resque, get_client
 from .errors import DirtyExit, PayloadError, RedisUnavailable, TermException
+from .history import History
 from .hooks import WorkerHooks
 from .connection import clone_client
 from .job import Job
@@ -504,16 +505,27 @@ class Worker:
 
     def _heartbeat_loop(self) -> None:
         beat_store = Store(clone_client(self.store.redis), self.store.keys)
+        history = History(beat_store)
         # Jittered beats: the prune lock lives one interval, so fixed beats let
         # one worker re-take it forever (just after it expires) and starve
         # the only workers whose queue lists allow pruning some dead worker.
         interval = self.options.heartbeat_interval
-        while not self._stop_event.wait(interval * random.uniform(0.75, 1.25)):
+        next_beat = time.monotonic() + interval * random.uniform(0.75, 1.25)
+        while not self._stop_event.wait(_until_next(next_beat)):
             try:
-                beat_store.heartbeat(self.id, heartbeat_at(beat_store.server_time()))
-                self.prune()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + interval * random.uniform(0.75, 1.25)
+                    beat_store.heartbeat(self.id, heartbeat_at(beat_store.server_time()))
+                    self.prune()
+                history.tick()  # one command a minute at most; only one process samples
             except Exception:  # noqa: BLE001 - the heartbeat must outlive any error
                 logger.warning("Heartbeat failed", exc_info=True)
+
+
+def _until_next(beat: float) -> float:
+    """Seconds to wait: until the next beat or just past the next minute (history)."""
+    minute = 60 - time.time() % 60 + random.uniform(0.1, 2.0)
+    return max(0.0, min(beat - time.monotonic(), minute))
 
 
 def _decode_record(raw: bytes) -> dict[str, Any] | None:

@@ -13,7 +13,9 @@ from ..client import Resque
 from ..errors import RedisUnavailable, ResqueError
 from . import resources as pages
 from . import resources_failed, resources_stats
+from ..history import History
 from .extend import WebExtension
+from .history_views import HistoryViews
 from .outage import RedisHealth, add_handlers
 from .render import CACHE_CONTROL, Renderer, Site, make_environment
 from .security import BasicAuth, Csrf, SecurityHeaders, SigningKey
@@ -68,17 +70,18 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
 
 def _routes(app: "falcon.App[falcon.Request, falcon.Response]", client: Resque, out: Renderer) -> None:
     both = WebExtension(app, client, out).add_page
+    history = HistoryViews(History(client.store))
 
     app.add_route("/", pages.Redirect("/overview"))
-    both("/overview", pages.Overview(client, out))
+    both("/overview", pages.Overview(client, out, history))
     both("/working", pages.Working(client, out))
     both("/working/{worker_id:path}", pages.WorkingOne(client, out))
-    both("/queues", pages.Queues(client, out))
+    both("/queues", pages.Queues(client, out, history))
     both("/queues/{name:path}", pages.Queue(client, out))
     workers = pages.Workers(client, out)
     both("/workers", workers)
     both("/workers/{worker_id:path}", workers)
-    failed = resources_failed.Failed(client, out)
+    failed = resources_failed.Failed(client, out, history)
     both("/failed", failed)
     both("/failed/{list_name:path}", failed)
     app.add_route("/stats", pages.Redirect("/stats/resque"))
@@ -89,6 +92,7 @@ def _routes(app: "falcon.App[falcon.Request, falcon.Response]", client: Resque, 
     app.add_route("/stats.txt", resources_stats.StatsText(client, out))
     app.add_route("/metrics", resources_stats.Metrics(client, out))
     app.add_route("/api", resources_stats.ApiIndex(out))
+    app.add_route("/api/history/{series}", pages.History(history))
 
 
 def _wants_json(req: falcon.Request) -> bool:

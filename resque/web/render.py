@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from ..client import Resque
 from ..keys import __version__
 from ..store import Corrupt
+from .history_views import HistoryViews
 from .views import arg_text, filesize
 
 CACHE_CONTROL = "max-age=0, private, must-revalidate"
@@ -118,22 +119,32 @@ class Renderer:
 class Page:
     """A page with an HTML view (``on_get``) and a JSON twin (``on_get_api``).
 
-    Subclasses set ``template`` and ``tab`` and implement ``data``.
+    Subclasses set ``template`` and ``tab`` and implement ``data``; pages
+    with charts also implement ``charts`` (HTML only: the JSON twin of a
+    chart is ``/api/history/<series>``).
     """
 
     template = ""
     tab = ""
     live = False
 
-    def __init__(self, client: Resque, out: Renderer):
+    def __init__(self, client: Resque, out: Renderer, history: HistoryViews | None = None):
         self.client = client
         self.out = out
+        self.history = history
 
     def data(self, req: falcon.Request, **params: Any) -> dict[str, Any]:
         raise NotImplementedError
 
+    def charts(self, req: falcon.Request, history: HistoryViews) -> dict[str, Any]:
+        """Return the page's chart layouts by template name (none by default)."""
+        return {}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
-        self.out.page(req, resp, self.template, self.data(req, **params), self.tab, self.live)
+        data = self.data(req, **params)
+        if self.history is not None:
+            data.update(self.charts(req, self.history))
+        self.out.page(req, resp, self.template, data, self.tab, self.live)
 
     def on_get_api(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         self.out.json(resp, self.data(req, **params))

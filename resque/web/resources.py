@@ -7,7 +7,23 @@ from typing import Any
 import falcon
 
 from . import views
-from .render import Page, form, path_quote, redirect, start_param
+from .history_views import SERIES, HistoryViews
+from .render import CACHE_CONTROL, Page, form, path_quote, redirect, start_param
+
+
+class History:
+    """``/api/history/<series>``: the points behind a chart, as JSON."""
+
+    def __init__(self, history: HistoryViews):
+        self.history = history
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, series: str) -> None:
+        if series not in SERIES:
+            raise falcon.HTTPNotFound(title="No such series",
+                                      description=f"Use one of: {', '.join(SERIES)}.")
+        self.history.sample(live=series == "live")
+        resp.media = self.history.points(series)
+        resp.cache_control = [CACHE_CONTROL]
 
 
 class Redirect:
@@ -33,6 +49,10 @@ class Overview(Page):
         out["pending"] = sum(q["size"] for q in out["queues"])
         out["processed"] = self.client.stat("processed")
         return out
+
+    def charts(self, req: falcon.Request, history: HistoryViews) -> dict[str, Any]:
+        history.sample(live=True)
+        return {"charts": [history.live(), history.day(), history.month()]}
 
 
 class Working(Page):
@@ -70,6 +90,10 @@ class Queues(Page):
 
     def data(self, req: falcon.Request, **params: Any) -> dict[str, Any]:
         return views.queues_summary(self.client)
+
+    def charts(self, req: falcon.Request, history: HistoryViews) -> dict[str, Any]:
+        history.sample()
+        return {"charts": [history.queues()]}
 
 
 class Queue(Page):

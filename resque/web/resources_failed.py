@@ -18,6 +18,7 @@ from ..failure import Failure, FailureBackend
 from ..preview import Cut
 from ..keys import failed_list_name
 from . import views
+from .history_views import HistoryViews
 from .views import HEAD, TAIL, Record, read
 from .render import Page, form, path_quote, redirect, start_param
 
@@ -105,6 +106,10 @@ class Failed(Page):
 
     template = "failed.html"
     tab = "failed"
+
+    def charts(self, req: falcon.Request, history: HistoryViews) -> dict[str, Any]:
+        history.sample()
+        return {"charts": [history.failures()]}
 
     def _params(self, req: falcon.Request) -> dict[str, Any]:
         order = req.get_param("order") or "desc"

@@ -161,6 +161,7 @@ API = {
     "/api/workers/{host|worker_id|all}": "workers of a host, one worker, or all",
     "/api/failed?start=&class=&queue=&order=": "a page of failures (or the list overview)",
     "/api/failed/{list}?start=&class=&queue=&order=": "a page of one failure list",
+    "/api/history/{live|minute|day|queues|failures}": "the samples behind the charts",
     "/api/stats/resque": "Resque.info",
     "/api/stats/redis": "Redis INFO",
     "/api/stats/keys?start=N": "keys with type and size",
