@@ -511,7 +511,7 @@ class Worker:
         # the only workers whose queue lists allow pruning some dead worker.
         interval = self.options.heartbeat_interval
         next_beat = time.monotonic() + interval * random.uniform(0.75, 1.25)
-        while not self._stop_event.wait(_until_next(next_beat)):
+        while True:
             try:
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + interval * random.uniform(0.75, 1.25)
@@ -520,6 +520,8 @@ class Worker:
                 history.tick()  # one command a minute at most; only one process samples
             except Exception:  # noqa: BLE001 - the heartbeat must outlive any error
                 logger.warning("Heartbeat failed", exc_info=True)
+            if self._stop_event.wait(_until_next(next_beat)):
+                return
 
 
 def _until_next(beat: float) -> float:

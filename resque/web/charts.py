@@ -49,9 +49,10 @@ def number(value: float) -> str:
     """Write a chart value briefly: ``3``, ``2.5``, ``0.07``, ``12k``."""
     if value >= 10000:
         return f"{value / 1000:.0f}k"
-    if value >= 100 or value == int(value):
+    if value >= 10:
         return f"{value:.0f}"
-    return f"{value:.2g}" if value < 1 else f"{value:.1f}"
+    text = f"{value:.2g}" if value < 1 else f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
 
 
 def utc(t: float, fmt: str) -> str:

@@ -36,12 +36,11 @@ def _series_of(samples: list[dict[str, Any]], member: str, per_hour: bool) -> li
         pts: dict[float, float] = {}
         for s in samples:
             t = float(s["t"])
-            value = (s.get(member) or {}).get(name, 0)
-            value = value if isinstance(value, (int, float)) else 0
-            if per_hour:
+            value = (s.get(member) or {}).get(name)
+            if per_hour:  # a sample without the class counted none of it
                 hour = t - t % 3600
-                pts[hour] = pts.get(hour, 0) + value
-            else:
+                pts[hour] = pts.get(hour, 0) + (value if isinstance(value, (int, float)) else 0)
+            elif isinstance(value, (int, float)):  # absent: not among the largest then
                 pts[t] = value
         out.append(Series(name, [Point(t, v) for t, v in sorted(pts.items())]))
     return out
