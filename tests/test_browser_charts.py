@@ -1,0 +1,146 @@
+"""The charts in a real headless Chromium: drawn with data, live updates, phone width, screenshots.
+
+Set ``RESQUE_SCREENSHOTS=docs/screenshots`` to refresh the chart PNGs in
+the docs (written to a temp dir otherwise).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.test_browser import _by, _wait, driver, site, ui  # noqa: F401 - fixtures
+from tests.web_helpers import seed
+
+pytestmark = pytest.mark.browser
+
+
+def seed_busy_day(r: "redis.Redis[bytes]", now: float) -> None:
+    """Write a day of varied history, as a busy fleet leaves it."""
+    processed, failed = 200_000, 900
+    minutes, queues, failures = {}, {}, {}
+    for i in range(24 * 60, 0, -1):
+        t = now - 60 * i
+        rate = 300 + 200 * math.sin(i / 180) + 60 * math.sin(i / 7)
+        processed += int(rate)
+        failed += int(rate / 90 + (5 if i % 97 == 0 else 0))
+        minutes[f"{t:.3f}:{processed}:{failed}"] = t
+        queues[json.dumps({"t": t, "q": {"default": int(50 + 40 * math.sin(i / 60)),
+                                         "mail": int(20 + 15 * math.cos(i / 45)),
+                                         "critical": int(12 + 10 * math.sin(i / 25))}})] = t
+        failures[json.dumps({"t": t, "c": {"Archive": int(i % 5 == 0), "Mailer": int(i % 17 == 0),
+                                           "Reports::Monthly": int(i % 23 == 0)}})] = t
+    r.zadd("resque:history:minute", minutes)
+    r.zadd("resque:history:queues", queues)
+    r.zadd("resque:history:failures", failures)
+    days = {}
+    for d in range(30, 0, -1):
+        t = now - 86400 * d
+        days[f"{t:.3f}:{processed - 380_000 * d - 20_000 * (d % 4)}:{failed - 4000 * d}"] = t
+    r.zadd("resque:history:day", days)
+    processed += 300
+    failed += 1
+    seconds = {}
+    p, f = processed, failed
+    for i in range(1, 121):  # back from now, two seconds apart
+        t = now - 2 * i
+        p -= 9 + (i * 7) % 5
+        f -= int(i % 6 == 0)
+        seconds[f"{t:.3f}:{p}:{f}"] = t
+    r.zadd("resque:history:second", seconds)
+    r.set("resque:stat:processed", processed)
+    r.set("resque:stat:failed", failed)
+
+
+def _bbox_width(driver: Any, selector: str) -> float:
+    return float(driver.execute_script(
+        "var e = document.querySelector(arguments[0]); return e ? e.getBBox().width : 0;",
+        selector))
+
+
+def test_overview_charts_draw_lines_and_bars_with_data(ui, r):
+    driver, base, client = ui
+    seed_busy_day(r, time.time())
+    driver.get(base + "/overview")
+    for cid in ("chart-live", "chart-day"):
+        assert _bbox_width(driver, f"#{cid} path.line.s0") > 200, cid
+        assert _bbox_width(driver, f"#{cid} path.line.s1") > 200, cid
+    By = _by()
+    bars = driver.find_elements(By.CSS_SELECTOR, "#chart-month g.bar rect.s0")
+    assert len(bars) >= 30 and all(float(b.get_attribute("height")) > 0 for b in bars[:-1])
+    numbers = driver.find_element(By.CSS_SELECTOR, "#chart-day details")
+    assert not numbers.find_element(By.TAG_NAME, "table").is_displayed()
+    numbers.find_element(By.TAG_NAME, "summary").click()
+    assert "Time (UTC)" in numbers.find_element(By.TAG_NAME, "table").text
+    label = driver.execute_script(
+        "var s = document.querySelector('#chart-day svg');"
+        "return s.getAttribute('role') + '|' + "
+        "document.getElementById(s.getAttribute('aria-labelledby').split(' ')[1]).textContent;")
+    assert label.startswith("img|Jobs per minute, last 24 hours. processed: latest")
+
+
+def test_queue_and_failure_charts_draw_one_line_per_series(ui, r):
+    driver, base, client = ui
+    seed_busy_day(r, time.time())
+    driver.get(base + "/queues")
+    for name in ("default", "mail", "critical"):
+        assert _bbox_width(driver, f'#chart-queues path[data-series="{name}"]') > 200, name
+    driver.get(base + "/failed")
+    assert _bbox_width(driver, '#chart-failures path[data-series="Archive"]') > 200
+
+
+def test_live_chart_follows_the_counters_in_live_mode(ui, r):
+    driver, base, client = ui
+    By = _by()
+    driver.get(base + "/overview")
+    assert "chart-empty" in driver.find_element(By.ID, "chart-live").get_attribute("class")
+    driver.find_element(By.ID, "live-toggle").click()
+    for _ in range(8):  # jobs finish while the page polls (every 0.3 s here)
+        r.incrby("resque:stat:processed", 25)
+        time.sleep(0.35)
+    _wait(driver, lambda d: "chart-empty" not in d.find_element(By.ID, "chart-live")
+          .get_attribute("class") and _bbox_width(d, "#chart-live path.line.s0") > 1)
+    driver.find_element(By.ID, "live-toggle").click()
+
+
+def test_charts_fit_a_phone_screen(ui, r):
+    driver, base, client = ui
+    seed(r, client)
+    seed_busy_day(r, time.time())
+    driver.set_window_size(390, 844)
+    for path in ("/overview", "/queues", "/failed"):
+        driver.get(base + path)
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (path, overflow)
+        width = driver.execute_script(
+            "return document.querySelector('figure.chart svg').getBoundingClientRect().width")
+        assert 300 <= width <= 390, (path, width)
+
+
+def test_chart_screenshots(ui, r, tmp_path):
+    driver, base, client = ui
+    By = _by()
+    seed(r, client)
+    seed_busy_day(r, time.time())
+    target = Path(os.environ.get("RESQUE_SCREENSHOTS") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    shots = {"charts-overview": ("/overview", "section.charts"),
+             "charts-queues": ("/queues", "#chart-queues"),
+             "charts-failed": ("/failed", "#chart-failures")}
+    for name, (path, selector) in shots.items():
+        driver.get(base + path)
+        element = driver.find_element(By.CSS_SELECTOR, selector)
+        assert element.screenshot(str(target / f"{name}.png")), name
+    driver.set_window_size(390, 844)
+    driver.get(base + "/overview")
+    driver.find_element(By.CSS_SELECTOR, "section.charts").screenshot(
+        str(target / "phone-charts.png"))
+    for name in (*shots, "phone-charts"):
+        assert (target / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
