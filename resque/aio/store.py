@@ -6,6 +6,9 @@ clients put the same bytes on the wire.
 """
 from __future__ import annotations
 
+import asyncio
+import math
+import sys
 from typing import Any, Iterable, Sequence
 
 import redis
@@ -16,16 +19,31 @@ from ..commands import Command, pack_transaction, script_source
 from ..keys import Keys
 from ..store import text
 
+if sys.version_info >= (3, 11):
+    from asyncio import timeout
+else:  # pragma: no cover - redis-py depends on async-timeout before 3.11.3
+    from async_timeout import timeout
+
 
 async def _transact(conn: Any, sequence: Sequence[Command]) -> Any:
-    await conn.send_packed_command(pack_transaction(conn, sequence), False)
+    """Send MULTI..EXEC in one write; read the replies under one socket timeout.
+
+    One timeout for the whole exchange instead of one per reply: the
+    replies arrive together, and a timer per reply costs a third of an
+    enqueue. A timeout or an error reply leaves the connection closed.
+    """
     try:
-        for _ in range(len(sequence) + 1):
-            await conn.read_response()  # +OK, then +QUEUED per command
-        return await conn.read_response()
+        async with timeout(conn.socket_timeout):
+            await conn.send_packed_command(pack_transaction(conn, sequence), False)
+            for _ in range(len(sequence) + 1):
+                await conn.read_response(timeout=math.inf)  # +OK, then +QUEUED per command
+            return await conn.read_response(timeout=math.inf)
     except redis.exceptions.ResponseError:
         await conn.disconnect()  # replies may be left unread
         raise
+    except asyncio.TimeoutError:
+        await conn.disconnect()
+        raise redis.exceptions.TimeoutError("Timeout in MULTI/EXEC on the Redis socket") from None
 
 
 class AsyncStore:
