@@ -12,6 +12,8 @@ Fixtures:
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from typing import Callable, Iterator
 
 import pytest
@@ -23,11 +25,15 @@ from .server import IsolatedRedis
 
 
 @pytest.fixture(scope="session")
-def resque_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def resque_redis() -> Iterator[str]:
     """Return the URL of a Redis server private to this test session."""
-    server = IsolatedRedis(tmp_path_factory.mktemp("resque-redis"))
-    yield server.start()
-    server.stop()
+    data = tempfile.mkdtemp(prefix="resque-pytest-")  # short: a socket path has ~100 bytes
+    server = IsolatedRedis(data)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _default_client(client: Resque) -> Iterator[Resque]:
