@@ -21,7 +21,8 @@ from ..client import (WorkerInfo, client_hooks, info_fields, job_spec, loads_or_
 from ..errors import ConfigurationError, JobNotAllowed, PayloadError
 from ..job import Job, run_hooks
 from ..keys import Keys
-from ..registry import JobSpec, Registry, default_registry
+from .. import registry as registries
+from ..registry import JobSpec, Registry
 from .connection import AsyncConnection, connect
 from .failures import AsyncFailures
 from .store import AsyncStore
@@ -60,7 +61,7 @@ class Resque:
         self._namespace = namespace
         self._data_dir = data_dir
         self._multi_queue = _multi_queue(failure)
-        self.registry = registry or default_registry
+        self.registry = registry or registries.default_registry
         self.inline = inline
         self._connection: AsyncConnection | None = None
         self._store: AsyncStore | None = None
