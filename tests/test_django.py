@@ -88,6 +88,7 @@ def test_a_worker_runs_tasks_with_kwargs_context_and_coroutines_and_records_fail
     async_ping.enqueue(5)
     explode.enqueue(1)
     r.rpush("resque:queue:default", b'{"class":"os.system","args":["touch /tmp/owned"]}')
+    r.rpush("resque:queue:default", b'{"class":"tests.djangoproject.shop.tasks.send_receipt","args":[5]}')
     work(redis_url, shop_db, "-q", "mail,default")
     assert [(kind, value) for kind, value, _, _ in shop.events()] == [
         ("receipt", "7:books@example.com"), ("context", f"{context.id}:1:3"), ("async", "5")]
@@ -95,7 +96,9 @@ def test_a_worker_runs_tasks_with_kwargs_context_and_coroutines_and_records_fail
     assert [(f["exception"], f["error"], f["payload"]["class"]) for f in failures] == [
         ("ValueError", "exploded 1", "tests.djangoproject.shop.tasks.explode"),
         ("resque.errors.JobNotAllowed", "job class 'os.system' is not registered in this worker",
-         "os.system")]
+         "os.system"),
+        ("resque.errors.PayloadError", "task tests.djangoproject.shop.tasks.send_receipt: the job "
+         "argument is not a task envelope (got int)", "tests.djangoproject.shop.tasks.send_receipt")]
     assert r.llen("resque:queue:mail") == r.llen("resque:queue:default") == 0
 
 
