@@ -16,8 +16,8 @@ import redis
 import redis.asyncio
 
 from .._accel import decode_payload, encode_payload
-from ..client import (WorkerInfo, client_hooks, info_fields, job_spec, loads_or_text, vetoed,
-                      worker_infos, writing)
+from ..client import (WorkerInfo, client_hooks, decode_record, info_fields, job_spec,
+                      loads_or_text, vetoed, worker_infos, writing)
 from ..errors import ConfigurationError, JobNotAllowed, PayloadError
 from ..job import Job, run_hooks
 from ..keys import Keys
@@ -242,14 +242,16 @@ class Resque:
         """Return every registered worker, sorted by id."""
         store = await self._ready()
         ids = sorted(await store.worker_ids())
-        return worker_infos(ids, await store.worker_jobs(ids))
+        return worker_infos(ids, [(decode_record(raw), len(raw or b""), False)
+                                  for raw in await store.worker_jobs(ids)])
 
     async def info(self) -> dict[str, Any]:
-        """Return Ruby's ``Resque.info`` fields."""
+        """Return Ruby's ``Resque.info`` fields (a corrupt counter as its text)."""
         store = await self._ready()
-        return info_fields(await store.queue_sizes(), await store.stat("processed"),
-                           await self.workers(), await store.failure_count("failed"),
-                           self.redis_id)
+        sizes = await store.queue_sizes()
+        workers = await self.workers()
+        return info_fields(sizes, await store.stat_value("processed"), workers,
+                           await store.failure_count("failed"), self.redis_id)
 
     async def failed_count(self) -> int:
         """Return how many failure records the failure lists hold."""

@@ -17,7 +17,7 @@ import redis.asyncio
 from .. import commands
 from ..commands import Command, pack_transaction, script_source
 from ..keys import Keys
-from ..store import text
+from ..store import Corrupt, number, text
 
 if sys.version_info >= (3, 11):
     from asyncio import timeout
@@ -118,8 +118,9 @@ class AsyncStore:
             return []
         return list(await self.redis.mget([self.keys.worker(w) for w in worker_ids]))
 
-    async def stat(self, name: str) -> int:
-        return int(await self.redis.get(self.keys.stat(name)) or 0)
+    async def stat_value(self, name: str) -> int | Corrupt:
+        """Return a counter, or its stored text as ``Corrupt`` if it is not a number."""
+        return number(await self.redis.get(self.keys.stat(name)))
 
     # -- failures -----------------------------------------------------------
 
