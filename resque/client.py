@@ -17,6 +17,7 @@ from .errors import CorruptValue, JobNotAllowed, NoClassError, PayloadError, Red
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
+from .middleware import enqueueing
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
 from .preview import Cut, decode_cut
@@ -205,14 +206,20 @@ class Resque:
     def _enqueue(self, queue: str, spec: JobSpec, args: Sequence[Any]) -> bool | None:
         if vetoed(self._hooks(spec, "before_enqueue"), args):
             return None
-        payload = encode_payload(spec.name, list(args))
+        if self.registry.middleware:
+            with enqueueing(self.registry.middleware, queue, spec.name, [args]) as (payload,):
+                self._push(queue, spec, payload)
+        else:
+            self._push(queue, spec, encode_payload(spec.name, list(args)))
+        run_hooks(self._hooks(spec, "after_enqueue"), *args)
+        return True
+
+    def _push(self, queue: str, spec: JobSpec, payload: bytes) -> None:
         if self.inline:
             self._perform_inline(spec, payload)
         else:
             with self._writing(f"cannot enqueue {spec.name} on queue {queue!r}"):
                 self.store.push(queue, payload)
-        run_hooks(self._hooks(spec, "after_enqueue"), *args)
-        return True
 
     def _writing(self, what: str) -> Any:
         return writing(what, self.redis_id)
@@ -238,17 +245,23 @@ class Resque:
             if before and vetoed(before, args):
                 continue
             kept.append(args)
-        payloads = [encode_payload(spec.name, list(a)) for a in kept]
+        if self.registry.middleware:
+            with enqueueing(self.registry.middleware, q, spec.name, kept) as payloads:
+                self._push_many(q, spec, payloads)
+        else:
+            self._push_many(q, spec, [encode_payload(spec.name, list(a)) for a in kept])
+        if after:
+            for args in kept:
+                run_hooks(after, *args)
+        return len(kept)
+
+    def _push_many(self, queue: str, spec: JobSpec, payloads: list[bytes]) -> None:
         if self.inline:
             for p in payloads:
                 self._perform_inline(spec, p)
         else:
-            with self._writing(f"cannot enqueue {len(payloads)} {spec.name} jobs on queue {q!r}"):
-                self.store.push_many(q, payloads)
-        if after:
-            for args in kept:
-                run_hooks(after, *args)
-        return len(payloads)
+            with self._writing(f"cannot enqueue {len(payloads)} {spec.name} jobs on queue {queue!r}"):
+                self.store.push_many(queue, payloads)
 
     def dequeue(self, job: Any, *args: Any, queue: str | None = None) -> int | None:
         """Remove queued jobs of a class (with ``args``: only exact matches)."""

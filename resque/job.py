@@ -8,6 +8,7 @@ from typing import Any, Callable
 from ._accel import decode_payload, encode_payload
 from .errors import DontPerform, JobNotAllowed, ResqueError
 from .failure.base import FailureBackend
+from .middleware import performing
 from .payload import job_args, job_class
 from .registry import JobSpec, Registry, short_repr
 
@@ -74,8 +75,15 @@ class Job:
 
         Order: before_perform*, around_perform* (first is outermost),
         perform, after_perform*. On any exception the on_failure* hooks run
-        once and the exception propagates.
+        once and the exception propagates. The registry's middleware, if
+        any, wraps it all.
         """
+        if registry.middleware:
+            with performing(registry.middleware, self):
+                return self._perform(registry)
+        return self._perform(registry)
+
+    def _perform(self, registry: Registry) -> bool:
         try:
             spec = self.spec(registry)
             args = self.args

@@ -12,6 +12,7 @@ import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from .middleware import JobMiddleware
 from .errors import JobNotAllowed, NoClassError, NoQueueError
 
 HOOK_PREFIXES = (
@@ -113,6 +114,16 @@ class Registry:
         self._by_name: dict[str, JobSpec] = {}
         self._by_target: dict[int, JobSpec] = {}
         self.allowed_prefixes: list[str] = list(allowed_prefixes)
+        self.middleware: list[JobMiddleware] = []
+
+    def use(self, middleware: JobMiddleware) -> JobMiddleware:
+        """Wrap every enqueue and perform of this registry's jobs (see ``middleware``).
+
+        Adding the same object again is a no-op; the first added is outermost.
+        """
+        if all(m is not middleware for m in self.middleware):
+            self.middleware.append(middleware)
+        return middleware
 
     def allow(self, *prefixes: str) -> None:
         """Allow importing job classes whose dotted path starts with a prefix."""

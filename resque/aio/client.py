@@ -21,6 +21,7 @@ from ..client import (WorkerInfo, client_hooks, decode_record, info_fields, job_
 from ..errors import ConfigurationError, JobNotAllowed, PayloadError
 from ..job import Job, run_hooks
 from ..keys import Keys
+from ..middleware import enqueueing
 from .. import registry as registries
 from ..registry import JobSpec, Registry
 from .connection import AsyncConnection, connect
@@ -154,15 +155,21 @@ class Resque:
     async def _enqueue(self, queue: str, spec: JobSpec, args: Sequence[Any]) -> bool | None:
         if vetoed(client_hooks(spec, "before_enqueue"), args):
             return None
-        payload = encode_payload(spec.name, list(args))
+        if self.registry.middleware:
+            with enqueueing(self.registry.middleware, queue, spec.name, [args]) as (payload,):
+                await self._push(queue, spec, payload)
+        else:
+            await self._push(queue, spec, encode_payload(spec.name, list(args)))
+        run_hooks(client_hooks(spec, "after_enqueue"), *args)
+        return True
+
+    async def _push(self, queue: str, spec: JobSpec, payload: bytes) -> None:
         if self.inline:
             await asyncio.to_thread(self._perform_inline, spec, payload)
         else:
             store = await self._ready()
             with writing(f"cannot enqueue {spec.name} on queue {queue!r}", self.redis_id):
                 await store.push(queue, payload)
-        run_hooks(client_hooks(spec, "after_enqueue"), *args)
-        return True
 
     def _perform_inline(self, spec: JobSpec, payload: bytes) -> None:
         if spec.target is None:
@@ -179,19 +186,25 @@ class Resque:
         q = self.registry.queue_for(spec, queue)
         before = client_hooks(spec, "before_enqueue")
         kept = [args for args in args_list if not (before and vetoed(before, args))]
-        payloads = [encode_payload(spec.name, list(a)) for a in kept]
+        if self.registry.middleware:
+            with enqueueing(self.registry.middleware, q, spec.name, kept) as payloads:
+                await self._push_many(q, spec, payloads)
+        else:
+            await self._push_many(q, spec, [encode_payload(spec.name, list(a)) for a in kept])
+        after = client_hooks(spec, "after_enqueue")
+        for args in kept if after else ():
+            run_hooks(after, *args)
+        return len(kept)
+
+    async def _push_many(self, queue: str, spec: JobSpec, payloads: list[bytes]) -> None:
         if self.inline:
             for p in payloads:
                 await asyncio.to_thread(self._perform_inline, spec, p)
         else:
             store = await self._ready()
-            with writing(f"cannot enqueue {len(payloads)} {spec.name} jobs on queue {q!r}",
+            with writing(f"cannot enqueue {len(payloads)} {spec.name} jobs on queue {queue!r}",
                          self.redis_id):
-                await store.push_many(q, payloads)
-        after = client_hooks(spec, "after_enqueue")
-        for args in kept if after else ():
-            run_hooks(after, *args)
-        return len(payloads)
+                await store.push_many(queue, payloads)
 
     async def dequeue(self, job: Any, *args: Any, queue: str | None = None) -> int | None:
         """Remove queued jobs of a class (with ``args``: only exact matches)."""
