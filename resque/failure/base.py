@@ -94,8 +94,12 @@ class FailureBackend:
     def record(self, exc: BaseException, worker: str, queue: str, payload: Any) -> bytes:
         """Build and save a record for ``exc``; return its bytes."""
         raw = build_record(exc, worker, queue, payload)
-        self.save(raw, queue)
+        self.report(exc, raw, queue)
         return raw
+
+    def report(self, exc: BaseException, record: bytes, queue: str) -> None:
+        """Save ``record``, built for ``exc``; override to see the exception itself."""
+        self.save(record, queue)
 
     def count(self, queue: str | None = None, class_name: str | None = None) -> int:
         return 0

@@ -19,6 +19,10 @@ class MultipleFailure(FailureBackend):
         for b in self.backends:
             b.save(record, queue)
 
+    def report(self, exc: BaseException, record: bytes, queue: str) -> None:
+        for b in self.backends:
+            b.report(exc, record, queue)
+
     def remove(self, failure: Failure | int | str, queue: str | None = None) -> bool:
         results = [b.remove(failure, queue) for b in self.backends]
         return any(results)
