@@ -29,7 +29,7 @@ def store_of(client: Resque) -> SchedulerStore:
     if found is None:
         found = SchedulerStore(client.redis, SchedulerKeys(client.keyspace))
         client.__dict__[_STORE_ATTR] = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def spec_of(client: Resque, job: Any) -> JobSpec:

@@ -184,7 +184,7 @@ class SchedulerStore:
         """Run ``lua/move_batch.lua``; return items left, or -1 if the bucket changed."""
         k = self.keys
         n = len(moves)
-        keys = [k.bucket(member), k.schedule, k.queues, k.failed]
+        keys: list[Any] = [k.bucket(member), k.schedule, k.queues, k.failed]
         keys += [k.timestamps(m.raw) for m in moves]
         keys += [k.queue(m.queue) if m.action == "push" else k.failed for m in moves]
         args: list[Any] = [member, k.bucket_name(member), n]
@@ -222,7 +222,7 @@ class SchedulerStore:
         """Run ``lua/fire.lua``: -1 not master, 0 already fired, 1 fired."""
         k = self.keys
         keys = [lock, k.fired, k.queues, k.queue(queue), k.last_enqueued_at]
-        args = [value, name, repr(slot), repr(gap), queue, payload, stamp, "1" if push else "0"]
+        args: list[Any] = [value, name, repr(slot), repr(gap), queue, payload, stamp, "1" if push else "0"]
         return int(self._fire(keys=keys, args=args))
 
     def set_last_enqueued(self, name: str, stamp: str) -> None:

@@ -1,0 +1,137 @@
+"""Plain data about delayed items, schedules and schedulers, for the CLI and the web.
+
+Every reader here is bounded: pages of seconds and items, never a whole
+sorted set or list at once. Ruby-written data reads the same way, and
+oddities (a fractional second, an item that is not JSON) are shown, not
+hidden.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from .._compat import loads
+from ..client import Resque
+from .delayed import splat_args, store_of
+from .lock import MasterLock
+from .schedule import Entry, get_schedules
+from ..store import text
+from .timers import Timer
+
+PAGE = 20
+
+
+def item_of(raw: bytes) -> dict[str, Any]:
+    try:
+        value = loads(raw)
+    except ValueError:
+        return {"raw": text(raw), "class": None, "args": [], "queue": None, "valid": False}
+    if not isinstance(value, dict):
+        return {"raw": text(raw), "class": None, "args": [], "queue": None, "valid": False}
+    return {"raw": text(raw), "class": value.get("class"), "args": splat_args(value.get("args")),
+            "queue": value.get("queue"), "valid": isinstance(value.get("class"), str)}
+
+
+def second_of_member(member: str) -> int | None:
+    try:
+        return int(float(member))
+    except ValueError:
+        return None
+
+
+def delayed_page(client: Resque, start: int = 0, count: int = PAGE) -> dict[str, Any]:
+    """Return one page of delayed seconds with their sizes (and the item if alone)."""
+    store = store_of(client)
+    pairs = store.seconds(start, count)
+    members = [m for m, _ in pairs]
+    sizes = store.bucket_sizes(members)
+    rows = []
+    for (member, score), size in zip(pairs, sizes):
+        row: dict[str, Any] = {"member": member, "timestamp": second_of_member(member), "score": score,
+               "size": size, "item": None}
+        if size == 1:
+            head = store.bucket_range(member, 0, 1)
+            row["item"] = item_of(head[0]) if head else None
+        rows.append(row)
+    total = store.schedule_size()
+    return {"seconds": rows, "total": total, "start": start, "count": count}
+
+
+def second_page(client: Resque, member: str, start: int = 0, count: int = PAGE) -> dict[str, Any]:
+    """Return one page of the items of one second."""
+    store = store_of(client)
+    items = [item_of(r) for r in store.bucket_range(member, start, count)]
+    return {"member": member, "timestamp": second_of_member(member), "items": items,
+            "total": store.bucket_size(member), "start": start, "count": count}
+
+
+def search_delayed(client: Resque, term: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Return up to ``limit`` items whose class or args contain ``term`` (case-insensitive)."""
+    needle = term.lower()
+    found = []
+    store = store_of(client)
+    for page in store.iter_seconds():
+        for member, raws in zip(page, store.bucket_ranges(page)):
+            for raw in raws:
+                item = item_of(raw)
+                if needle in (text(raw) or "").lower():
+                    found.append(dict(item, member=member, timestamp=second_of_member(member)))
+                    if len(found) >= limit:
+                        return found
+    return found
+
+
+def schedule_rows(client: Resque, static: dict[str, Entry], env: str | None = None,
+                  now: float | None = None) -> list[dict[str, Any]]:
+    """Return every entry (static and dynamic) with its next and last run."""
+    now = time.time() if now is None else now
+    dynamic = get_schedules(client)
+    table: dict[str, tuple[Entry | None, str, str]] = {n: (e, "static", "") for n, e in static.items()}
+    for name, config in dynamic.items():
+        try:
+            table[name] = (Entry.parse(name, config), "dynamic", "")
+        except Exception as exc:  # noqa: BLE001 - a bad stored entry is shown with its error
+            table[name] = (None, "dynamic", str(exc))
+    names = sorted(table)
+    store = store_of(client)
+    last = store.last_enqueued(names)
+    fired = store.last_fired(names)
+    rows = []
+    for name, last_at, fired_at in zip(names, last, fired):
+        entry, source, error = table[name]
+        row: dict[str, Any] = {"name": name, "source": source, "error": error,
+                               "last_enqueued_at": last_at, "last_fired": fired_at}
+        if entry is not None:
+            timer = _quiet(lambda: Timer.start(entry, now))
+            row.update(description=entry.description, interval=entry.interval_text(),
+                       class_name=entry.class_name, queue=entry.queue, args=entry.args,
+                       enabled=entry.enabled(env), config=entry.config,
+                       next_run=timer.next_at if timer is not None else None)
+        rows.append(row)
+    return rows
+
+
+def _quiet(make: Callable[[], Any]) -> Any:
+    try:
+        return make()
+    except Exception:  # noqa: BLE001 - an entry that cannot start has no next run
+        return None
+
+
+def schedulers(client: Resque, prefix: str = "", now: float | None = None) -> dict[str, Any]:
+    """Return the current master and every scheduler's last heartbeat."""
+    now = time.time() if now is None else now
+    store = store_of(client)
+    lock = MasterLock(store, prefix, value="-")
+    rows = []
+    for sid, raw in sorted(store.beats().items()):
+        try:
+            beat = loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(beat, dict):
+            continue
+        age = now - float(beat.get("at") or 0)
+        limit = max(3 * float(beat.get("interval") or 5), 15.0)
+        rows.append(dict(beat, id=sid, age=age, alive=age <= limit))
+    return {"master": lock.holder(), "ttl": store.lock_ttl(lock.key), "schedulers": rows}
