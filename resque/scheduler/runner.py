@@ -90,7 +90,7 @@ class Scheduler:
                 redis.exceptions.BusyLoadingError) as exc:
             self._lost_redis(exc)
             return self.options.interval
-        return self._sleep_for(time.time())
+        return self._sleep_for(now)
 
     def _elect(self, now: float) -> None:
         held = self.lock.hold()
@@ -108,10 +108,10 @@ class Scheduler:
             self.moved += moved
             logger.info("moved %d due delayed items to their queues", moved)
         if self.options.dynamic:
-            self.update_schedule(time.time())
+            self.update_schedule(now)
         for timer in self.timers.values():
-            if not self.stopping and timer.due(time.time()):
-                self.firer.fire(timer.entry, timer.take(time.time()), timer.gap)
+            if not self.stopping and timer.due(now):
+                self.firer.fire(timer.entry, timer.take(now), timer.gap)
         self.set_status("Master scheduler")
 
     def _stop_moving(self) -> bool:
