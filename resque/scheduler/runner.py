@@ -171,7 +171,13 @@ class Scheduler:
             self.store.forget_changes()
         if not self.timers:
             logger.info("schedule empty: no recurring entries to fire")
-        self.set_status("Schedules Loaded")
+        self.set_status(self.role())
+
+    def role(self) -> str:
+        """Return the title's role: master, child, or not yet known."""
+        if self.master is None:
+            return "Schedules Loaded"
+        return "Master scheduler" if self.master else "Child scheduler"
 
     def _schedule(self, entry: Entry, now: float) -> None:
         if not entry.enabled(self.options.env):
@@ -198,6 +204,7 @@ class Scheduler:
                 self._schedule(entry, now)
             else:
                 logger.info("unscheduled %r", name)
+        self.set_status(self.role())
 
     def reload(self) -> None:
         """Re-read the schedule file (if any) and rebuild every timer (USR2)."""
