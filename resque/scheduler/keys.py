@@ -6,7 +6,7 @@ so Ruby's readers never trip over them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..keys import Keys
 
@@ -19,6 +19,10 @@ class SchedulerKeys:
     """Build every key the scheduler plugin reads or writes."""
 
     base: Keys
+    _timestamps: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_timestamps", self.base.key("timestamps:").encode("utf-8"))
 
     @property
     def schedule(self) -> str:
@@ -35,8 +39,7 @@ class SchedulerKeys:
 
     def timestamps(self, item: bytes | str) -> bytes:
         """Return the set key naming the buckets that hold ``item`` (its exact bytes)."""
-        raw = item.encode("utf-8") if isinstance(item, str) else item
-        return self.base.key("timestamps:").encode("utf-8") + raw
+        return self._timestamps + (item.encode("utf-8") if isinstance(item, str) else item)
 
     @property
     def last_enqueued_at(self) -> str:

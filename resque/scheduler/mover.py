@@ -18,7 +18,7 @@ from typing import Any, Callable
 import redis
 
 from .._accel import encode_payload
-from .._compat import loads
+from .._compat import dumps, loads
 from ..client import Resque
 from ..errors import JobNotAllowed
 from ..failure.base import build_record
@@ -31,6 +31,7 @@ from .store import Move
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 100
+_MEMBERS = ["class", "args", "queue"]
 
 
 @dataclass
@@ -53,10 +54,13 @@ class Mover:
         self.batch_size = max(1, batch_size)
         self.worker = worker
         self.should_stop = should_stop
+        self._specs: dict[str, JobSpec | None] = {}
+        self._suffixes: dict[str, bytes] = {}
 
     def handle_delayed_items(self, at: float | None = None) -> int:
         """Move every item due at ``at`` (default: now, re-read per second); return how many."""
         moved = 0
+        self._specs = {}
         while not self.should_stop():
             bound = int(time.time() if at is None else at)
             member = self.store.next_due(bound)
@@ -100,26 +104,48 @@ class Mover:
             item = loads(raw)
         except ValueError:
             return self._fail(member, raw, raw.decode("utf-8", "replace"), "is not valid JSON")
-        if not isinstance(item, dict) or not isinstance(item.get("class"), str) or not item["class"]:
+        name = item.get("class") if type(item) is dict else None
+        if type(name) is not str or not name:
             return self._fail(member, raw, item, "names no job class")
-        name: str = item["class"]
-        args = splat_args(item.get("args"))
+        args = item.get("args")
+        args = args if type(args) is list else splat_args(args)
         queue = item.get("queue")
-        if queue is not None and not isinstance(queue, str):
+        if queue is not None and type(queue) is not str:
             return self._fail(member, raw, item, f"has a queue that is not a string: {queue!r}")
-        try:
-            spec: JobSpec | None = self.client.registry.resolve(name)
-        except JobNotAllowed:
-            spec = None
-        queue = queue if queue is not None else (spec.queue if spec else None)
+        spec = self._specs[name] if name in self._specs else self.resolve(name)
+        if queue is None and spec is not None:
+            queue = spec.queue
         if queue is None:
             return self._fail(member, raw, item, f"has no queue and class {name} declares none")
         if spec is None or spec.target is None:
-            return Planned(Move(raw, "push", queue, encode_payload(name, args)), None, args)
+            return Planned(Move(raw, "push", queue, self._payload(raw, item, queue, name, args)))
         try:
             return self._plan_known(raw, spec, queue, args)
         except Exception as exc:  # noqa: BLE001 - a hook's error sets the item aside
             return self._fail(member, raw, item, f"hook raised {type(exc).__name__}: {exc}")
+
+    def _payload(self, raw: bytes, item: dict[str, Any], queue: str, name: str, args: list[Any]) -> bytes:
+        """Return the core payload: the item's own bytes less its queue when it is canonical.
+
+        Keeping the producer's bytes for class and args is what Ruby's
+        mover writes too; anything unusual is re-encoded.
+        """
+        suffix = self._suffixes.get(queue)
+        if suffix is None:
+            suffix = self._suffixes[queue] = b',"queue":' + dumps(queue) + b"}"
+        if len(item) == 3 and raw.endswith(suffix) and raw.startswith(b'{"class":') and \
+                type(item["args"]) is list and list(item) == _MEMBERS:
+            return raw[: len(raw) - len(suffix)] + b"}"
+        return encode_payload(name, args)
+
+    def resolve(self, name: str) -> JobSpec | None:
+        """Return the job a name resolves to here (None: not defined here), cached per pass."""
+        if name not in self._specs:
+            try:
+                self._specs[name] = self.client.registry.resolve(name)
+            except JobNotAllowed:
+                self._specs[name] = None
+        return self._specs[name]
 
     def _plan_known(self, raw: bytes, spec: JobSpec, queue: str, args: list[Any]) -> Planned:
         if any(r is False for r in run_hooks(hooks(spec, "before_schedule"), *args)):

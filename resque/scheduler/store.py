@@ -16,6 +16,9 @@ from ..store import text
 from .keys import SchedulerKeys
 
 
+PUSH_CHUNK = 1000  # values per RPUSH inside the script (Lua's unpack has a stack limit)
+
+
 def _load(name: str) -> str:
     return resources.files("resque.scheduler").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
@@ -181,15 +184,28 @@ class SchedulerStore:
         return list(self.redis.lrange(self.keys.bucket(member), 0, count - 1))
 
     def move_batch(self, member: str, moves: Sequence[Move]) -> int:
-        """Run ``lua/move_batch.lua``; return items left, or -1 if the bucket changed."""
+        """Run ``lua/move_batch.lua``; return items left, or -1 if the bucket changed.
+
+        Pushes are grouped by queue (one SADD and one RPUSH per queue and
+        chunk of ``PUSH_CHUNK``), keeping bucket order within each queue.
+        """
         k = self.keys
-        n = len(moves)
+        groups: dict[str, list[bytes]] = {}
+        failed: list[bytes] = []
+        for m in moves:
+            if m.action == "push":
+                groups.setdefault(m.queue, []).append(m.data)
+            elif m.action == "fail":
+                failed.append(m.data)
+        chunks = [(q, p[i:i + PUSH_CHUNK]) for q, p in groups.items() for i in range(0, len(p), PUSH_CHUNK)]
         keys: list[Any] = [k.bucket(member), k.schedule, k.queues, k.failed]
         keys += [k.timestamps(m.raw) for m in moves]
-        keys += [k.queue(m.queue) if m.action == "push" else k.failed for m in moves]
-        args: list[Any] = [member, k.bucket_name(member), n]
-        for m in moves:
-            args += [m.raw, m.action, m.queue, m.data]
+        keys += [k.queue(q) for q, _ in chunks]
+        args: list[Any] = [member, k.bucket_name(member), len(moves), len(chunks)]
+        args += [m.raw for m in moves]
+        for q, payloads in chunks:
+            args += [q, len(payloads), *payloads]
+        args += [len(failed), *failed]
         return int(self._move(keys=keys, args=args))
 
     def set_aside_member(self, member: str, record: bytes) -> None:
