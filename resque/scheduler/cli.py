@@ -188,7 +188,7 @@ def delayed_clear(client: Resque, yes: bool, as_json: bool) -> None:
 # -- resque schedule -----------------------------------------------------------------
 
 _schedule_file = click.option("-s", "--schedule", "schedule_file", envvar="RESQUE_SCHEDULE",
-                              type=click.Path(dir_okay=False, exists=True),
+                              type=click.Path(dir_okay=False),
                               help="Also show the static entries of this file.")
 
 
