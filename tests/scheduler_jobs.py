@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from resque import Registry, Resque
+
 CALLS: list[tuple[str, tuple[Any, ...]]] = []
 
 
@@ -72,3 +76,11 @@ def register(registry: Any) -> None:
     for cls in (SomeJob, NoQueueJob, HookJob, BrokenHookJob):
         registry.register(cls, name=cls.__name__)
     CALLS.clear()
+
+
+@pytest.fixture
+def c(r: Any) -> Any:
+    """A client on the flushed test server knowing these jobs."""
+    client = Resque(r, registry=Registry())
+    register(client.registry)
+    return client

@@ -10,16 +10,10 @@ import resque
 from resque import NoQueueError, Registry, Resque
 from resque.scheduler import delayed as d
 from tests import scheduler_jobs as jobs
+from tests.scheduler_jobs import c  # noqa: F401 - fixture
 from tests.monitor import Monitor
 
 ITEM = b'{"class":"SomeJob","args":[1],"queue":"smoke_q"}'
-
-
-@pytest.fixture
-def c(r):  # type: ignore[no-untyped-def]
-    client = Resque(r, registry=Registry())
-    jobs.register(client.registry)
-    return client
 
 
 def test_enqueue_in_sends_rpush_sadd_zadd_with_ruby_bytes(c, r, redis_server):  # type: ignore[no-untyped-def]

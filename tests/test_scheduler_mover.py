@@ -3,23 +3,14 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from resque import Registry, Resque
 from resque._compat import loads
 from resque.scheduler.mover import Mover, handle_delayed_items
 from resque.scheduler.store import Move
 from tests import scheduler_jobs as jobs
+from tests.scheduler_jobs import c  # noqa: F401 - fixture
 from tests.monitor import Monitor
 
 ITEM = b'{"class":"SomeJob","args":[1],"queue":"smoke_q"}'
-
-
-@pytest.fixture
-def c(r):  # type: ignore[no-untyped-def]
-    client = Resque(r, registry=Registry())
-    jobs.register(client.registry)
-    return client
 
 
 def _failures(r):  # type: ignore[no-untyped-def]

@@ -13,17 +13,11 @@ from resque.scheduler.errors import ScheduleError
 from resque.scheduler.lock import lock_value
 from resque.scheduler.schedule import parse_schedule
 from tests import scheduler_jobs as jobs
+from tests.scheduler_jobs import c  # noqa: F401 - fixture
 from tests.monitor import Monitor
 
 LOCK = "resque:resque:resque_scheduler_master_lock"
 EVERY_SECOND = {"tick": {"cron": "* * * * * *", "class": "SomeJob", "args": [1]}}
-
-
-@pytest.fixture
-def c(r):  # type: ignore[no-untyped-def]
-    client = Resque(r, registry=Registry())
-    jobs.register(client.registry)
-    return client
 
 
 def make(c: Resque, table=None, **kw) -> Scheduler:  # type: ignore[no-untyped-def]
@@ -210,3 +204,17 @@ def test_entries_for_unknown_classes_need_a_queue(c, r):  # type: ignore[no-unty
     s.step(now + 1.1)
     assert r.lrange("resque:queue:pyq", 0, -1) == [b'{"class":"Py::Only","args":[3]}']
     assert r.smembers("resque:queues") == {b"pyq"}
+
+
+def test_a_redis_refusal_is_logged_and_the_loop_goes_on(c, r, caplog) -> None:  # type: ignore[no-untyped-def]
+    due = int(time.time()) - 5
+    r.rpush(f"resque:delayed:{due}", b'{"class":"SomeJob","args":[1],"queue":"smoke_q"}')
+    r.zadd("resque:delayed_queue_schedule", {str(due): due})
+    r.set("resque:queue:smoke_q", "not a list")  # the push will fail with WRONGTYPE
+    s = make(c)
+    assert s.step() == s.options.interval
+    assert "Redis refused a command" in caplog.text
+    assert r.llen(f"resque:delayed:{due}") == 1  # nothing moved, nothing lost
+    r.delete("resque:queue:smoke_q")
+    s.step()
+    assert r.llen("resque:queue:smoke_q") == 1

@@ -124,16 +124,20 @@ def delayed_show(client: Resque, timestamp: str, start: int, count: int, as_json
          or f"No delayed jobs at {timestamp}")
 
 
-def _args(args_json: str | None) -> list[Any] | None:
-    if args_json is None:
-        return None
+def _json(text: str, kind: type, hint: str) -> Any:
+    """Decode a JSON option or argument of the given kind (list or dict), or fail usage."""
     try:
-        args = json.loads(args_json)
+        value = json.loads(text)
     except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--args") from None
-    if not isinstance(args, list):
-        raise click.BadParameter("must be a JSON array", param_hint="--args")
-    return args
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=hint) from None
+    if not isinstance(value, kind):
+        raise click.BadParameter(f"must be a JSON {'array' if kind is list else 'object'}",
+                                 param_hint=hint)
+    return value
+
+
+def _args(args_json: str | None) -> list[Any] | None:
+    return None if args_json is None else list(_json(args_json, list, "--args"))
 
 
 @delayed.command("remove")
@@ -245,13 +249,7 @@ def schedule_enqueue(client: Resque, name: str, schedule_file: str | None, as_js
 @admin_client
 def schedule_set(client: Resque, name: str, config_json: str, as_json: bool) -> None:
     """Store dynamic entry NAME from a JSON config ({"cron": ..., "class": ...})."""
-    try:
-        config = json.loads(config_json)
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="CONFIG_JSON") from None
-    if not isinstance(config, dict):
-        raise click.BadParameter("must be a JSON object", param_hint="CONFIG_JSON")
-    entry = set_schedule(client, name, config)
+    entry = set_schedule(client, name, _json(config_json, dict, "CONFIG_JSON"))
     show(as_json, {"name": name, "config": entry.config}, lambda: f"Set {name}: {entry.interval_text()}")
 
 

@@ -90,6 +90,10 @@ class Scheduler:
                 redis.exceptions.BusyLoadingError) as exc:
             self._lost_redis(exc)
             return self.options.interval
+        except redis.exceptions.RedisError as exc:  # e.g. out of memory: retry next loop
+            logger.error("Redis refused a command (%s: %s); retrying in %ss",
+                         type(exc).__name__, exc, self.options.interval)
+            return self.options.interval
         return self._sleep_for(now)
 
     def _elect(self, now: float) -> None:
