@@ -162,3 +162,12 @@ def test_names_are_escaped(web: Web, r: Any) -> None:
     r.hset("resque:persistent_schedules", "<script>x</script>", b'{"class":"<b>C</b>","every":"1m"}')
     html = web.get("/schedule").text
     assert "<script>x</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_next_run_of_an_interval_continues_from_its_last_firing(web: Web, r: Any) -> None:
+    r.hset("resque:persistent_schedules", "poll", b'{"class":"SomeJob","every":"1h","queue":"q"}')
+    fired = time.time() - 600
+    r.hset("resque:scheduler:fired", "poll", repr(fired))
+    [entry] = web.get("/api/schedule").json["entries"]
+    assert entry["next_run"] == pytest.approx(fired + 3600)
+    assert entry["last_fired"] == pytest.approx(fired)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from .._compat import loads
 from ..client import Resque
 from .delayed import splat_args, store_of
+from .cron import Every
 from .lock import MasterLock
 from .schedule import Entry, get_schedules
 from ..store import text
@@ -106,9 +107,18 @@ def schedule_rows(client: Resque, static: dict[str, Entry], env: str | None = No
             row.update(description=entry.description, interval=entry.interval_text(),
                        class_name=entry.class_name, queue=entry.queue, args=entry.args,
                        enabled=entry.enabled(env), config=entry.config,
-                       next_run=timer.next_at if timer is not None else None)
+                       next_run=_next_run(timer, fired_at, now))
         rows.append(row)
     return rows
+
+
+def _next_run(timer: Timer | None, fired_at: float | None, now: float) -> float | None:
+    """Guess the next run: an interval continues from its last firing when that is recent."""
+    if timer is None:
+        return None
+    if isinstance(timer.trigger, Every) and fired_at is not None and fired_at + timer.trigger.seconds > now:
+        return fired_at + timer.trigger.seconds
+    return timer.next_at
 
 
 def _quiet(make: Callable[[], Any]) -> Any:
