@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from resque._compat import loads
+from resque.scheduler.delayed import item_bytes
 from resque.scheduler.mover import Mover, handle_delayed_items
 from resque.scheduler.store import Move
 from tests import scheduler_jobs as jobs
@@ -172,3 +175,12 @@ def test_move_batch_script_checks_every_item(c, r):  # type: ignore[no-untyped-d
     assert mover.store.move_batch(str(t), [Move(b"a", "drop"), Move(b"x", "drop")]) == -1
     assert mover.store.move_batch(str(t), [Move(b"a", "drop"), Move(b"b", "drop"), Move(b"c", "drop")]) == -1
     assert r.llen(f"resque:delayed:{t}") == 2
+
+
+@pytest.mark.parametrize("args", [[1], [], ["é ü ☃", None, True], [{"b": 1.5, "a": [1, 2]}], [10**20], [-0.0, 1e-7]])
+def test_moved_payload_is_what_either_encoder_writes(c, r, impl, args):  # type: ignore[no-untyped-def]
+    t = int(time.time()) - 5
+    r.rpush(f"resque:delayed:{t}", item_bytes("Py::Job", args, "pyq"))
+    r.zadd("resque:delayed_queue_schedule", {str(t): t})
+    assert handle_delayed_items(c) == 1
+    assert r.lrange("resque:queue:pyq", 0, -1) == [impl.encode_payload("Py::Job", args)]
