@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from resque import Registry, Resque
+from resque.scheduler import views
 from resque.scheduler.web import install
 from resque.web import create_app
 from tests import scheduler_jobs as jobs
@@ -171,3 +172,14 @@ def test_next_run_of_an_interval_continues_from_its_last_firing(web: Web, r: Any
     [entry] = web.get("/api/schedule").json["entries"]
     assert entry["next_run"] == pytest.approx(fired + 3600)
     assert entry["last_fired"] == pytest.approx(fired)
+
+
+def test_search_reads_a_bounded_number_of_items(web: Web, r: Any) -> None:
+    t = int(time.time()) + 3600
+    ruby_delayed(r, t, *[json.dumps({"class": "Bulk", "args": [i], "queue": "q"}).encode() for i in range(2500)])
+    client = Resque(r, registry=Registry())
+    found = views.search_delayed(client, "bulk", limit=5000, scan=1500)
+    assert found["read"] == 2000 and not found["complete"] and len(found["hits"]) == 2000
+    found = views.search_delayed(client, "[2499]", limit=5)
+    assert found["complete"] and found["read"] == 2500 and len(found["hits"]) == 1
+    assert "search stopped after 1000 jobs" in text_of(web.get("/delayed", params={"search": "bulk"}).text)

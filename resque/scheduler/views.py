@@ -66,20 +66,32 @@ def second_page(client: Resque, member: str, start: int = 0, count: int = PAGE) 
             "total": store.bucket_size(member), "start": start, "count": count}
 
 
-def search_delayed(client: Resque, term: str, limit: int = 200) -> list[dict[str, Any]]:
-    """Return up to ``limit`` items whose class or args contain ``term`` (case-insensitive)."""
+def search_delayed(client: Resque, term: str, limit: int = 200,
+                   scan: int = 20_000) -> dict[str, Any]:
+    """Find items whose text contains ``term`` (case-insensitive), oldest first.
+
+    Bounded twice: at most ``limit`` hits, and at most ``scan`` items read
+    (a chunk of 1,000 at a time), so a huge delayed queue cannot stall a page.
+    """
     needle = term.lower()
-    found = []
+    hits: list[dict[str, Any]] = []
+    read = 0
     store = store_of(client)
     for page in store.iter_seconds():
-        for member, raws in zip(page, store.bucket_ranges(page)):
-            for raw in raws:
-                item = item_of(raw)
-                if needle in (text(raw) or "").lower():
-                    found.append(dict(item, member=member, timestamp=second_of_member(member)))
-                    if len(found) >= limit:
-                        return found
-    return found
+        for member in page:
+            start = 0
+            while True:
+                chunk = store.bucket_range(member, start, 1000)
+                for raw in chunk:
+                    if needle in (text(raw) or "").lower():
+                        hits.append(dict(item_of(raw), member=member, timestamp=second_of_member(member)))
+                read += len(chunk)
+                if len(hits) >= limit or read >= scan:
+                    return {"hits": hits[:limit], "read": read, "complete": False}
+                if len(chunk) < 1000:
+                    break
+                start += 1000
+    return {"hits": hits, "read": read, "complete": True}
 
 
 def schedule_rows(client: Resque, static: dict[str, Entry], env: str | None = None,

@@ -92,12 +92,12 @@ class Delayed(Page):
         for row in page["seconds"]:
             row["at"] = _fmt(row["timestamp"])
         term = (req.get_param("search") or "").strip()
-        hits = views.search_delayed(self.client, term) if term else None
-        for hit in hits or []:
+        found = views.search_delayed(self.client, term) if term else None
+        for hit in found["hits"] if found else []:
             hit["at"] = _fmt(hit["timestamp"])
         return {"seconds": page["seconds"], "total": page["total"], "notice": _notice(req),
                 "page": pager(start, PER_PAGE, page["total"], len(page["seconds"])),
-                "search": term, "hits": hits, "status": _status(self.client)}
+                "search": term, "found": found, "status": _status(self.client)}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         fields = form(req)
