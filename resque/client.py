@@ -12,14 +12,15 @@ import redis
 
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
-from .connection import Connection, connect
-from .errors import JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
+from .connection import Connection, connect, redact
+from .errors import CorruptValue, JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
-from .store import Store, text
+from .preview import Cut, decode_cut
+from .store import Corrupt, Store, text
 
 
 @dataclass
@@ -33,8 +34,10 @@ class WorkerInfo:
     job: dict[str, Any] | None = None
     started: str | None = None
     heartbeat: str | None = None
-    processed: int = 0
-    failed: int = 0
+    processed: int | Corrupt = 0
+    failed: int | Corrupt = 0
+    job_size: int = 0
+    job_cut: bool = False
 
     @property
     def state(self) -> str:
@@ -52,6 +55,15 @@ def _decode_record(raw: bytes | None) -> dict[str, Any] | None:
         value = loads(raw)
     except ValueError:
         return {"queue": None, "payload": text(raw)}
+    return value if isinstance(value, dict) else None
+
+
+def _decode_cut(cut: Cut | None) -> dict[str, Any] | None:
+    if cut is None:
+        return None
+    value, _ = decode_cut(cut)
+    if isinstance(value, str):
+        return {"queue": None, "payload": value}
     return value if isinstance(value, dict) else None
 
 
@@ -92,7 +104,7 @@ class Resque:
     @property
     def redis_id(self) -> str:
         """A display string for the server and namespace (no password)."""
-        return f"{self.connection.description}/{self.namespace}"
+        return f"{redact(self.connection.description)}/{self.namespace}"
 
     def __repr__(self) -> str:
         return f"Resque Client connected to {self.redis_id}"
@@ -250,24 +262,33 @@ class Resque:
 
     # -- workers and info ---------------------------------------------------
 
-    def workers(self, details: bool = False) -> list[WorkerInfo]:
-        """Return every registered worker, sorted by id."""
+    def workers(self, details: bool = False, job_bytes: int | None = None) -> list[WorkerInfo]:
+        """Return every registered worker, sorted by id.
+
+        With ``job_bytes`` each job record is read only that far (Redis cuts
+        it); a longer record is decoded as far as it goes (``job_cut``).
+        """
         ids = sorted(self.store.worker_ids())
-        records = self.store.worker_jobs(ids)
+        if job_bytes is None:
+            records = [(_decode_record(raw), len(raw or b""), False)
+                       for raw in self.store.worker_jobs(ids)]
+        else:
+            records = [(_decode_cut(c), c.size if c else 0, bool(c and not c.whole))
+                       for c in self.store.worker_job_cuts(ids, job_bytes)]
         out = []
-        for wid, raw in zip(ids, records):
+        for wid, (record, size, cut) in zip(ids, records):
             try:
                 host, pid, queues = parse_worker_id(wid)
             except ValueError:
                 continue
-            info = WorkerInfo(wid, host, pid, queues, _decode_record(raw))
+            info = WorkerInfo(wid, host, pid, queues, record, job_size=size, job_cut=cut)
             if details:
                 info.started, info.processed, info.failed, info.heartbeat = \
                     self.store.worker_details(wid)
             out.append(info)
         return out
 
-    def worker(self, worker_id: str) -> WorkerInfo | None:
+    def worker(self, worker_id: str, job_bytes: int | None = None) -> WorkerInfo | None:
         """Return one worker with its details, or None if not registered."""
         if not self.store.worker_exists(worker_id):
             return None
@@ -275,8 +296,13 @@ class Resque:
             host, pid, queues = parse_worker_id(worker_id)
         except ValueError:
             return None
-        info = WorkerInfo(worker_id, host, pid, queues,
-                          _decode_record(self.store.worker_job(worker_id)))
+        if job_bytes is None:
+            info = WorkerInfo(worker_id, host, pid, queues,
+                              _decode_record(self.store.worker_job(worker_id)))
+        else:
+            [cut] = self.store.worker_job_cuts([worker_id], job_bytes)
+            info = WorkerInfo(worker_id, host, pid, queues, _decode_cut(cut),
+                              job_size=cut.size if cut else 0, job_cut=bool(cut and not cut.whole))
         info.started, info.processed, info.failed, info.heartbeat = \
             self.store.worker_details(worker_id)
         return info
@@ -286,13 +312,20 @@ class Resque:
         busy = [w for w in self.workers() if w.job]
         return sorted(busy, key=lambda w: str((w.job or {}).get("run_at", "")))
 
+    def stat(self, name: str) -> int | Corrupt:
+        """Return a counter for display: its stored text if it is not a number."""
+        try:
+            return self.stats.get(name)
+        except CorruptValue as exc:
+            return Corrupt(exc.value)
+
     def info(self) -> dict[str, Any]:
-        """Return Ruby's ``Resque.info`` fields."""
+        """Return Ruby's ``Resque.info`` fields (a corrupt counter as its text)."""
         sizes = self.store.queue_sizes()
-        workers = self.workers()
+        workers = self.workers(job_bytes=512)  # enough to see a job; never a huge one whole
         return {
             "pending": sum(sizes.values()),
-            "processed": self.stats.get("processed"),
+            "processed": self.stat("processed"),
             "queues": len(sizes),
             "workers": len(workers),
             "working": sum(1 for w in workers if w.job),

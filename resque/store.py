@@ -11,7 +11,9 @@ from typing import Any, Iterable, Sequence
 import redis
 from redis.commands.core import Script
 
+from .errors import CorruptValue
 from .keys import Keys, failed_stat, processed_stat
+from .preview import Cut
 
 _pack: Any
 try:
@@ -28,6 +30,34 @@ def text(value: bytes | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return value.decode("utf-8", "replace")
+
+
+class Corrupt(str):
+    """A stored value that is not what the protocol says, kept as its text.
+
+    Readers that show data return it instead of failing; the text is the
+    stored value (or a note such as ``(wrong Redis type)``).
+    """
+
+
+WRONG_TYPE = Corrupt("(wrong Redis type)")
+
+
+def number(raw: Any) -> int | Corrupt:
+    """Read a counter reply: missing is 0, anything not an integer is ``Corrupt``."""
+    if raw is None:
+        return 0
+    if isinstance(raw, Exception):
+        return WRONG_TYPE
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return Corrupt(text(raw) or "")
+
+
+def shown_text(raw: Any) -> str | None:
+    """Read a text reply for display: an error reply becomes ``Corrupt``."""
+    return WRONG_TYPE if isinstance(raw, Exception) else text(raw)
 
 
 def _load(name: str) -> str:
@@ -58,6 +88,7 @@ class Store:
         self._cycle: Script = client.register_script(_load("cycle"))
         self._failure_edit: Script = client.register_script(_load("failure_edit"))
         self._requeue_orphan: Script = client.register_script(_load("requeue_orphan"))
+        self._preview_range: Script = client.register_script(_load("preview_range"))
 
     # -- queues -----------------------------------------------------------
 
@@ -209,7 +240,11 @@ class Store:
         return bool(self.redis.sismember(self.keys.workers, worker_id))
 
     def worker_job(self, worker_id: str) -> bytes | None:
-        record: bytes | None = self.redis.get(self.keys.worker(worker_id))
+        """Return a worker's job record (None also when the key has another type, as MGET)."""
+        try:
+            record: bytes | None = self.redis.get(self.keys.worker(worker_id))
+        except redis.exceptions.ResponseError:
+            return None
         return record
 
     def worker_jobs(self, worker_ids: Sequence[str]) -> list[bytes | None]:
@@ -223,16 +258,20 @@ class Store:
     def clear_worker_job(self, worker_id: str) -> None:
         self.redis.delete(self.keys.worker(worker_id))
 
-    def worker_details(self, worker_id: str) -> tuple[str | None, int, int, str | None]:
-        """Return (started, processed, failed, heartbeat) of one worker."""
+    def worker_details(self, worker_id: str) -> tuple[str | None, int | Corrupt, int | Corrupt,
+                                                      str | None]:
+        """Return (started, processed, failed, heartbeat) of one worker.
+
+        A value of the wrong shape or Redis type comes back as ``Corrupt``.
+        """
         k = self.keys
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(k.worker_started(worker_id))
             pipe.get(k.stat(processed_stat(worker_id)))
             pipe.get(k.stat(failed_stat(worker_id)))
             pipe.hget(k.heartbeat, worker_id)
-            started, processed, failed, beat = pipe.execute()
-        return text(started), int(processed or 0), int(failed or 0), text(beat)
+            started, processed, failed, beat = pipe.execute(raise_on_error=False)
+        return shown_text(started), number(processed), number(failed), shown_text(beat)
 
     def heartbeat(self, worker_id: str, stamp: str) -> None:
         self.redis.hset(self.keys.heartbeat, worker_id, stamp)
@@ -261,7 +300,18 @@ class Store:
     # -- stats --------------------------------------------------------------
 
     def stat(self, name: str) -> int:
-        return int(self.redis.get(self.keys.stat(name)) or 0)
+        """Return a counter; raise ``CorruptValue`` if it is not an integer."""
+        value = self.stat_value(name)
+        if isinstance(value, Corrupt):
+            raise CorruptValue(self.keys.stat(name), value)
+        return value
+
+    def stat_value(self, name: str) -> int | Corrupt:
+        """Return a counter, or ``Corrupt`` when it holds something else."""
+        try:
+            return number(self.redis.get(self.keys.stat(name)))
+        except redis.exceptions.ResponseError as exc:
+            return number(exc)
 
     def incr_stat(self, name: str, by: int = 1) -> int:
         return int(self.redis.incrby(self.keys.stat(name), by))
@@ -333,25 +383,72 @@ class Store:
         }.get(kind)
         return kind, int(size(key)) if size else 0
 
-    def key_values(self, name: str, start: int, count: int) -> tuple[str, list[str]]:
-        """Return the TYPE and a window of the values of one namespaced key."""
+    def key_values(self, name: str, start: int, count: int,
+                   cut: int = 4096) -> tuple[str, list[str], int | None]:
+        """Return the TYPE, a window of values and the next cursor of one key.
+
+        Nothing is read whole: a string by GETRANGE, a list element cut to
+        ``cut`` bytes in Redis, sets and hashes by SSCAN/HSCAN from the
+        cursor ``start`` (the next cursor is returned, None at the end),
+        sorted sets by ZRANGE.
+        """
         key = self.keys.key(name)
         kind = text(self.redis.type(key)) or "none"
         end = start + count - 1
+        cursor: int | None = None
+        items: list[Any] = []
         if kind == "string":
-            return kind, [text(self.redis.get(key)) or ""]
-        if kind == "list":
-            items = self.redis.lrange(key, start, end)
-        elif kind == "set":
-            items = sorted(self.redis.smembers(key))[start : end + 1]
+            items = [self.redis.getrange(key, 0, cut - 1)]
+        elif kind == "list":
+            items = [c.head for c in self.list_cuts(key, start, count, cut)]
         elif kind == "zset":
             items = self.redis.zrange(key, start, end)
+        elif kind == "set":
+            cursor, items = self.redis.sscan(key, start, count=count)
         elif kind == "hash":
-            pairs = sorted(self.redis.hgetall(key).items())[start : end + 1]
-            items = [f"{text(k)}: {text(v)}" for k, v in pairs]
-        else:
-            items = []
-        return kind, [text(i) or "" for i in items]
+            cursor, pairs = self.redis.hscan(key, start, count=count)
+            items = [f"{text(k)}: {text(v)}" for k, v in pairs.items()]
+        return kind, [text(i) or "" for i in items], (cursor or None) if cursor is not None else None
+
+    def web_secret(self, candidate: bytes) -> bytes:
+        """Return the stored web secret, storing ``candidate`` first if there is none."""
+        with self.redis.pipeline() as pipe:
+            pipe.set(self.keys.web_secret, candidate, nx=True)
+            pipe.get(self.keys.web_secret)
+            stored: bytes = pipe.execute()[1]
+        return stored
+
+    def list_cuts(self, key: str, start: int, count: int, head: int,
+                  tail: int = 0) -> list[Cut]:
+        """Return a window of any list, each element cut to ``head`` + ``tail`` bytes."""
+        if count <= 0:
+            return []
+        flat = self._preview_range(keys=[key], args=[start, start + count - 1, head, tail])
+        return [Cut(int(flat[i]), flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
+
+    def queue_cuts(self, queue: str, start: int, count: int, head: int) -> list[Cut]:
+        """Return a window of a queue's jobs, each cut to ``head`` bytes."""
+        return self.list_cuts(self.keys.queue(queue), start, count, head)
+
+    def failure_cuts(self, list_name: str, start: int, count: int, head: int,
+                     tail: int) -> list[Cut]:
+        """Return a window of a failure list, each record cut to its head and tail."""
+        return self.list_cuts(self.keys.failed_list(list_name), start, count, head, tail)
+
+    def worker_job_cuts(self, worker_ids: Sequence[str], head: int) -> list[Cut | None]:
+        """Return each worker's job record cut to ``head`` bytes (GETRANGE), or None."""
+        if not worker_ids:
+            return []
+        with self.redis.pipeline(transaction=False) as pipe:
+            for w in worker_ids:
+                pipe.strlen(self.keys.worker(w))
+                pipe.getrange(self.keys.worker(w), 0, head - 1)
+            replies = pipe.execute(raise_on_error=False)
+        out: list[Cut | None] = []
+        for size, part in zip(replies[::2], replies[1::2]):
+            ok = isinstance(size, int) and size > 0 and isinstance(part, bytes)
+            out.append(Cut(size, part) if ok else None)
+        return out
 
     def server_info(self) -> dict[str, Any]:
         return dict(self.redis.info())
