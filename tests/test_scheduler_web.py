@@ -183,3 +183,14 @@ def test_search_reads_a_bounded_number_of_items(web: Web, r: Any) -> None:
     found = views.search_delayed(client, "[2499]", limit=5)
     assert found["complete"] and found["read"] == 2500 and len(found["hits"]) == 1
     assert "search stopped after 1000 jobs" in text_of(web.get("/delayed", params={"search": "bulk"}).text)
+
+
+def test_a_huge_delayed_item_is_shown_cut_without_reading_it_whole(web: Web, r: Any) -> None:
+    t = int(time.time()) + 3600
+    huge = json.dumps({"class": "Big::Job", "args": ["x" * 5_000_000], "queue": "bulk"}, separators=(",", ":")).encode()
+    ruby_delayed(r, t, huge, b'{"class":"Small","args":[1],"queue":"q"}')
+    one = web.get(f"/api/delayed/{t}").json
+    assert one["items"][0]["cut"] and one["items"][0]["class"] == "Big::Job"
+    assert one["items"][0]["queue"] == "bulk" and one["items"][0]["size"] == len(huge)
+    assert len(web.get(f"/delayed/{t}").text) < 100_000
+    assert len(form_fields(web.get(f"/delayed/{t}").text, "delete_item")) == 1  # only the whole one

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from .._compat import loads
 from ..client import Resque
+from ..preview import Cut, decode_cut
 from .delayed import splat_args, store_of
 from .cron import Every
 from .lock import MasterLock
@@ -20,6 +21,7 @@ from ..store import text
 from .timers import Timer
 
 PAGE = 20
+ITEM_BYTES, TAIL_BYTES = 4096, 512  # of an item read for a page (Redis cuts the rest)
 
 
 def item_of(raw: bytes) -> dict[str, Any]:
@@ -31,6 +33,17 @@ def item_of(raw: bytes) -> dict[str, Any]:
         return {"raw": text(raw), "class": None, "args": [], "queue": None, "valid": False}
     return {"raw": text(raw), "class": value.get("class"), "args": splat_args(value.get("args")),
             "queue": value.get("queue"), "valid": isinstance(value.get("class"), str)}
+
+
+def item_of_cut(cut: Cut) -> dict[str, Any]:
+    """Describe an item read cut to ``ITEM_BYTES``; a cut one has no exact bytes to act on."""
+    if cut.whole:
+        return dict(item_of(cut.head), cut=False, size=cut.size)
+    value, _ = decode_cut(cut)
+    item = value if isinstance(value, dict) else {}
+    return {"raw": None, "class": item.get("class") if isinstance(item.get("class"), str) else None,
+            "args": splat_args(item.get("args")), "queue": item.get("queue"), "valid": False,
+            "cut": True, "size": cut.size, "text": value if isinstance(value, str) else None}
 
 
 def second_of_member(member: str) -> int | None:
@@ -51,8 +64,8 @@ def delayed_page(client: Resque, start: int = 0, count: int = PAGE) -> dict[str,
         row: dict[str, Any] = {"member": member, "timestamp": second_of_member(member), "score": score,
                "size": size, "item": None}
         if size == 1:
-            head = store.bucket_range(member, 0, 1)
-            row["item"] = item_of(head[0]) if head else None
+            head = client.store.list_cuts(store.keys.bucket(member), 0, 1, ITEM_BYTES, TAIL_BYTES)
+            row["item"] = item_of_cut(head[0]) if head else None
         rows.append(row)
     total = store.schedule_size()
     return {"seconds": rows, "total": total, "start": start, "count": count}
@@ -61,7 +74,8 @@ def delayed_page(client: Resque, start: int = 0, count: int = PAGE) -> dict[str,
 def second_page(client: Resque, member: str, start: int = 0, count: int = PAGE) -> dict[str, Any]:
     """Return one page of the items of one second."""
     store = store_of(client)
-    items = [item_of(r) for r in store.bucket_range(member, start, count)]
+    cuts = client.store.list_cuts(store.keys.bucket(member), start, count, ITEM_BYTES, TAIL_BYTES)
+    items = [item_of_cut(c) for c in cuts]
     return {"member": member, "timestamp": second_of_member(member), "items": items,
             "total": store.bucket_size(member), "start": start, "count": count}
 
@@ -70,8 +84,9 @@ def search_delayed(client: Resque, term: str, limit: int = 200,
                    scan: int = 20_000) -> dict[str, Any]:
     """Find items whose text contains ``term`` (case-insensitive), oldest first.
 
-    Bounded twice: at most ``limit`` hits, and at most ``scan`` items read
-    (a chunk of 1,000 at a time), so a huge delayed queue cannot stall a page.
+    Bounded: at most ``limit`` hits, at most ``scan`` items read (1,000 at
+    a time), each cut by Redis to its first and last bytes, so neither a
+    huge delayed queue nor a huge item can stall a page.
     """
     needle = term.lower()
     hits: list[dict[str, Any]] = []
@@ -81,10 +96,10 @@ def search_delayed(client: Resque, term: str, limit: int = 200,
         for member in page:
             start = 0
             while True:
-                chunk = store.bucket_range(member, start, 1000)
-                for raw in chunk:
-                    if needle in (text(raw) or "").lower():
-                        hits.append(dict(item_of(raw), member=member, timestamp=second_of_member(member)))
+                chunk = client.store.list_cuts(store.keys.bucket(member), start, 1000, ITEM_BYTES, TAIL_BYTES)
+                for cut in chunk:
+                    if needle in (cut.head + cut.tail).decode("utf-8", "replace").lower():
+                        hits.append(dict(item_of_cut(cut), member=member, timestamp=second_of_member(member)))
                 read += len(chunk)
                 if len(hits) >= limit or read >= scan:
                     return {"hits": hits[:limit], "read": read, "complete": False}
