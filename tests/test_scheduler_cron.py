@@ -178,3 +178,14 @@ def test_bad_schedule_files_give_one_clear_error(tmp_path) -> None:  # type: ign
 
 def test_every_next_after_from_anchor() -> None:
     assert Every("1m").next_after(0.0, 59.0) == 60.0 and Every("1m").next_after(0.0, 60.0) == 120.0
+
+
+def test_a_long_stall_collapses_to_the_latest_occurrence() -> None:
+    c = Cron("* * * * * *", UTC)
+    assert c.latest_until(1000.0, 1000.5) == (1000.0, 1001.0)
+    assert c.latest_until(1000.0, 1000.0 + 86400 * 30 + 0.5) == (1000.0 + 86400 * 30, 1001.0 + 86400 * 30)
+    daily = Cron("30 2 * * *", UTC)
+    first = datetime(2026, 1, 1, 2, 30, tzinfo=UTC).timestamp()
+    slot, nxt = daily.latest_until(first, datetime(2026, 1, 5, 12, 0, tzinfo=UTC).timestamp())
+    assert datetime.fromtimestamp(slot, UTC) == datetime(2026, 1, 5, 2, 30, tzinfo=UTC)
+    assert datetime.fromtimestamp(nxt, UTC) == datetime(2026, 1, 6, 2, 30, tzinfo=UTC)

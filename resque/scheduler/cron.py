@@ -143,12 +143,13 @@ class Cron:
 
     def latest_until(self, first: float, now: float) -> tuple[float, float]:
         """Return (last occurrence ≤ ``now`` from ``first`` on, the one after it)."""
-        slot, nxt = first, self.next_after(first)
-        for _ in range(100_000):
-            if nxt > now:
-                break
-            slot, nxt = nxt, self.next_after(nxt)
-        return slot, nxt
+        nxt = self.next_after(first)
+        if nxt > now:
+            return first, nxt
+        from croniter import croniter  # several were missed: jump to the latest
+        start = datetime.fromtimestamp(math.floor(now) + 1, self.zone)
+        slot = max(first, float(croniter(self.expr, start).get_prev(float)))
+        return slot, self.next_after(slot)
 
 
 def _ambiguous(local: datetime) -> bool:
