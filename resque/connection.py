@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -39,9 +41,10 @@ class Connection:
     embedded: bool = False
 
 
-def _client_options(tcp: bool = True) -> dict[str, Any]:
+def _client_options(tcp: bool = True, factory: Any = redis.Redis) -> dict[str, Any]:
+    retry = AsyncRetry if issubclass(factory, redis.asyncio.Redis) else Retry
     opts: dict[str, Any] = {
-        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+        "retry": retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
         "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         "health_check_interval": 30,
     }
@@ -94,15 +97,15 @@ def redact_message(message: str, url: str) -> str:
         m.group(1) in s for s in secrets) else m.group(0), message)
 
 
-def _from_url(url: str) -> redis.Redis:
+def _from_url(url: str, factory: Any = redis.Redis) -> Any:
     try:
-        return redis.Redis.from_url(url, **_client_options(not url.startswith("unix://")))
+        return factory.from_url(url, **_client_options(not url.startswith("unix://"), factory))
     except ValueError as exc:
         raise ConfigurationError(
             f"bad Redis URL {redact(url)!r}: {redact_message(str(exc), url)}") from None
 
 
-def _from_ruby_form(text: str) -> tuple[redis.Redis, str | None, str]:
+def _from_ruby_form(text: str, factory: Any = redis.Redis) -> tuple[Any, str | None, str]:
     """Parse ``host:port:db/namespace`` as Ruby's ``Resque.redis=`` does."""
     server, _, ns = text.partition("/")
     host, _, rest = server.partition(":")
@@ -113,7 +116,7 @@ def _from_ruby_form(text: str) -> tuple[redis.Redis, str | None, str]:
     except ValueError:
         raise ConfigurationError(
             f"bad Redis address {redact(text)!r}: port and db must be numbers") from None
-    client = redis.Redis(host=host or "localhost", port=port, db=db, **_client_options())
+    client = factory(host=host or "localhost", port=port, db=db, **_client_options(True, factory))
     return client, (ns or None), f"redis://{host or 'localhost'}:{port}/{db}"
 
 
@@ -154,20 +157,32 @@ def connect(
             source.redis, namespace, source.description, source.embedded)
     if isinstance(source, redis.Redis):
         return Connection(source, namespace or DEFAULT_NAMESPACE, describe(source))
+    return Connection(*resolve(source, namespace, data_dir))
+
+
+def resolve(source: str | None, namespace: str | None = None,
+            data_dir: str | os.PathLike[str] | None = None,
+            factory: Any = redis.Redis) -> tuple[Any, str, str, bool]:
+    """Build a ``factory`` client from a source given as text, the env or nothing.
+
+    Return ``(client, namespace, description, embedded)``. ``factory`` is
+    ``redis.Redis`` or ``redis.asyncio.Redis``; both get the same options.
+    Starting the embedded server blocks: an event loop calls this in a thread.
+    """
     if source is None:
         source = os.environ.get("RESQUE_REDIS_URL") or os.environ.get("REDIS_URL") or None
     if source is None or source == EMBEDDED:
         server = EmbeddedServer(Path(data_dir) if data_dir else default_data_dir())
         url = server.ensure()
         server.announce(sys.stderr)
-        return Connection(_from_url(url), namespace or DEFAULT_NAMESPACE, url, embedded=True)
+        return _from_url(url, factory), namespace or DEFAULT_NAMESPACE, url, True
     if not isinstance(source, str) or not source.strip():
         raise ConfigurationError(f"cannot connect to Redis from {source!r}")
     source = source.strip()
     if source.startswith(_URL_SCHEMES):
-        return Connection(_from_url(source), namespace or DEFAULT_NAMESPACE, redact(source))
+        return _from_url(source, factory), namespace or DEFAULT_NAMESPACE, redact(source), False
     if "://" in source:
         raise ConfigurationError(
             f"unsupported Redis URL scheme in {redact(source)!r} (use redis://, rediss:// or unix://)")
-    client, ns, desc = _from_ruby_form(source)
-    return Connection(client, namespace or ns or DEFAULT_NAMESPACE, desc)
+    client, ns, desc = _from_ruby_form(source, factory)
+    return client, namespace or ns or DEFAULT_NAMESPACE, desc, False

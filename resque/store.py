@@ -5,12 +5,13 @@ Lua scripts live in ``resque/lua/`` and receive every key through KEYS.
 """
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any, Iterable, Sequence
 
 import redis
 from redis.commands.core import Script
 
+from . import commands
+from .commands import pack_transaction, script_source
 from .errors import CorruptValue
 from .keys import Keys, failed_stat, processed_stat
 from .preview import Cut
@@ -20,7 +21,6 @@ try:
     from hiredis import pack_command as _pack
 except ImportError:  # pragma: no cover - redis-py packs in Python instead
     _pack = None
-_MULTI, _EXEC = b"*1\r\n$5\r\nMULTI\r\n", b"*1\r\n$4\r\nEXEC\r\n"
 
 Reply = Any
 
@@ -60,18 +60,10 @@ def shown_text(raw: Any) -> str | None:
     return WRONG_TYPE if isinstance(raw, Exception) else text(raw)
 
 
-def _load(name: str) -> str:
-    return resources.files("resque").joinpath("lua", f"{name}.lua").read_text("utf-8")
-
-
-def _transact(conn: Any, commands: tuple[tuple[Any, ...], ...]) -> Any:
-    if _pack is not None:
-        packed = [b"".join([_MULTI, *map(_pack, commands), _EXEC])]
-    else:
-        packed = conn.pack_commands([("MULTI",), *commands, ("EXEC",)])
-    conn.send_packed_command(packed, False)
+def _transact(conn: Any, sequence: tuple[tuple[Any, ...], ...]) -> Any:
+    conn.send_packed_command(pack_transaction(conn, sequence), False)
     try:
-        for _ in range(len(commands) + 1):
+        for _ in range(len(sequence) + 1):
             conn.read_response()  # +OK, then +QUEUED per command
         return conn.read_response()
     except redis.exceptions.ResponseError:
@@ -85,16 +77,16 @@ class Store:
     def __init__(self, client: redis.Redis, keys: Keys):
         self.redis: Any = client  # redis-py's reply types are loose; replies here are bytes
         self.keys = keys
-        self._cycle: Script = client.register_script(_load("cycle"))
-        self._failure_edit: Script = client.register_script(_load("failure_edit"))
-        self._requeue_orphan: Script = client.register_script(_load("requeue_orphan"))
-        self._preview_range: Script = client.register_script(_load("preview_range"))
+        self._cycle: Script = client.register_script(script_source("cycle"))
+        self._failure_edit: Script = client.register_script(script_source("failure_edit"))
+        self._requeue_orphan: Script = client.register_script(script_source("requeue_orphan"))
+        self._preview_range: Script = client.register_script(script_source("preview_range"))
 
     # -- queues -----------------------------------------------------------
 
     def push(self, queue: str, payload: bytes) -> None:
         """SADD the queue and RPUSH the payload, atomically: one round trip."""
-        self._atomic(("SADD", self.keys.queues, queue), ("RPUSH", self.keys.queue(queue), payload))
+        self._atomic(*commands.push(self.keys, queue, payload))
 
     def _atomic(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Run ``commands`` in MULTI/EXEC with one write on a pooled connection.
@@ -118,11 +110,9 @@ class Store:
         """Push many payloads to one queue in a single round trip."""
         if not payloads:
             return
-        key = self.keys.queue(queue)
         with self.redis.pipeline() as pipe:
-            pipe.sadd(self.keys.queues, queue)
-            for i in range(0, len(payloads), chunk):
-                pipe.rpush(key, *payloads[i : i + chunk])
+            for command in commands.push_many(self.keys, queue, payloads, chunk):
+                pipe.execute_command(*command)
             pipe.execute()
 
     def pop(self, queue: str) -> bytes | None:
@@ -352,10 +342,9 @@ class Store:
     def failure_edit(self, list_name: str, action: str, index: int, digest: str,
                      record: bytes = b"", payload: bytes = b"", queue: str = "") -> int:
         """Retry or remove one record by content; see ``lua/failure_edit.lua``."""
-        k = self.keys
-        return int(self._failure_edit(
-            keys=[k.failed_list(list_name), k.queues, k.queue(queue)],
-            args=[action, index, digest, record, payload, queue]))
+        keys, args = commands.failure_edit(self.keys, list_name, action, index, digest,
+                                           record, payload, queue)
+        return int(self._failure_edit(keys=keys, args=args))
 
     def failure_clear(self, list_name: str) -> int:
         return int(self.redis.delete(self.keys.failed_list(list_name)))
