@@ -34,7 +34,8 @@ from ..job import Job
 from ..keys import __version__
 from ..middleware import JobMiddleware, Payload
 from ..payload import job_class
-from ..registry import Registry, default_registry
+from .. import registry as registries
+from ..registry import Registry
 
 SYSTEM = "resque"
 _RESERVED = frozenset({"class", "args"})
@@ -103,5 +104,5 @@ def instrument(registry: Registry | None = None,
                tracer_provider: Any = None) -> OpenTelemetryMiddleware:
     """Trace every job of ``registry`` (default: the default registry)."""
     middleware = OpenTelemetryMiddleware(tracer_provider)
-    (registry or default_registry).use(middleware)
+    (registry or registries.default_registry).use(middleware)
     return middleware
