@@ -14,6 +14,12 @@ DEFAULT_NAMESPACE = "resque"
 FAILED_SUFFIX = "_failed"
 HEARTBEAT_INTERVAL = 60
 PRUNE_INTERVAL = 300
+# Job run-time histogram: upper bounds in seconds (a last bucket takes the rest),
+# and the most classes kept (further ones are counted as TIMING_OTHER).
+TIMING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                  300.0)
+TIMING_CLASS_CAP = 100
+TIMING_OTHER = "(other)"
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,16 @@ class Keys:
     def history_claims(self) -> str:
         """Hash of the last period claimed per series, so one process samples it."""
         return self.prefix + "history:claimed"
+
+    @property
+    def timing(self) -> str:
+        """Hash of job run times: ``count|<class>``, ``sum|<class>``, ``<bucket>|<class>``."""
+        return self.prefix + "timing"
+
+    @property
+    def timing_classes(self) -> str:
+        """Set of the job classes whose run times are kept (at most ``TIMING_CLASS_CAP``)."""
+        return self.prefix + "timing:classes"
 
     @property
     def history_failure_cursor(self) -> str:

@@ -87,6 +87,7 @@ def _routes(app: "falcon.App[falcon.Request, falcon.Response]", client: Resque, 
     app.add_route("/stats", pages.Redirect("/stats/resque"))
     both("/stats/resque", resources_stats.StatsResque(client, out))
     both("/stats/redis", resources_stats.StatsRedis(client, out))
+    both("/stats/timing", resources_stats.StatsTiming(client, out))
     both("/stats/keys", resources_stats.StatsKeys(client, out))
     both("/stats/keys/{key:path}", resources_stats.StatsKey(client, out))
     app.add_route("/stats.txt", resources_stats.StatsText(client, out))

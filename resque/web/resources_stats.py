@@ -8,6 +8,7 @@ import falcon
 
 from ..client import Resque
 from ..store import Corrupt
+from ..timing import BUCKETS, CLASS_CAP, ClassTiming, Timing
 from . import views
 from .render import Page, Renderer, start_param
 
@@ -39,6 +40,43 @@ class StatsRedis(Page):
     def data(self, req: falcon.Request, **params: Any) -> dict[str, Any]:
         info = self.client.store.server_info()
         return {"view": "redis", "info": {str(k): info[k] for k in sorted(info, key=str)}}
+
+
+def seconds(value: float) -> str:
+    """Write a duration briefly: ``850 µs``, ``12.5 ms``, ``3.20 s``, ``4m 10s``."""
+    if value < 0.001:
+        return f"{value * 1e6:.0f} µs"
+    if value < 1:
+        return f"{value * 1000:.1f} ms"
+    if value < 120:
+        return f"{value:.2f} s"
+    return f"{int(value // 60)}m {int(value % 60)}s"
+
+
+def timing_row(t: ClassTiming) -> dict[str, Any]:
+    """Describe one class's run times for the page and the API."""
+    peak = max(t.buckets) or 1
+    bars = [{"le": "+Inf" if i == len(BUCKETS) else BUCKETS[i], "count": n,
+             "height": round(40 * n / peak, 1)} for i, n in enumerate(t.buckets)]
+    return {"class": t.name, "count": t.count, "sum": round(t.sum, 6),
+            "mean": round(t.mean, 6), "p50": round(t.quantile(0.5), 6),
+            "p95": round(t.quantile(0.95), 6), "p99": round(t.quantile(0.99), 6),
+            "buckets": bars,
+            "shown": {k: seconds(v) for k, v in (("mean", t.mean), ("p50", t.quantile(0.5)),
+                                                 ("p95", t.quantile(0.95)),
+                                                 ("p99", t.quantile(0.99)), ("sum", t.sum))}}
+
+
+class StatsTiming(Page):
+    """Job run times per class: counts, mean, estimated percentiles, histogram."""
+
+    template = "stats_timing.html"
+    tab = "stats"
+
+    def data(self, req: falcon.Request, **params: Any) -> dict[str, Any]:
+        rows = sorted((timing_row(t) for t in Timing(self.client.store).classes()),
+                      key=lambda r: -r["sum"])
+        return {"view": "timing", "classes": rows, "bounds": list(BUCKETS), "cap": CLASS_CAP}
 
 
 class StatsKeys(Page):
@@ -148,7 +186,21 @@ class Metrics:
         metric("resque_oldest_failure_age_seconds", "gauge",
                "Age of the oldest failure record (0 when there is none).",
                [("", round(views.oldest_failure_age(c), 3))])
+        metric("resque_job_duration_seconds", "histogram",
+               "Job run time per class, as measured by the workers.",
+               histogram(Timing(c.store).classes()))
         self.out.text(resp, "\n".join(out) + "\n", PROMETHEUS)
+
+
+def histogram(classes: list[ClassTiming]) -> list[tuple[str, Any]]:
+    """Return the ``_bucket``/``_sum``/``_count`` samples of a histogram by class."""
+    out: list[tuple[str, Any]] = []
+    for t in classes:
+        name = _label(t.name)
+        bounds = [*(repr(b) for b in BUCKETS), "+Inf"]
+        out += [(f'_bucket{{class="{name}",le="{le}"}}', n) for le, n in zip(bounds, t.cumulative())]
+        out += [(f'_sum{{class="{name}"}}', repr(round(t.sum, 6))), (f'_count{{class="{name}"}}', t.count)]
+    return out
 
 
 API = {
@@ -164,6 +216,7 @@ API = {
     "/api/history/{live|minute|day|queues|failures}": "the samples behind the charts",
     "/api/stats/resque": "Resque.info",
     "/api/stats/redis": "Redis INFO",
+    "/api/stats/timing": "job run times per class: count, sum, mean, percentiles, histogram",
     "/api/stats/keys?start=N": "keys with type and size",
     "/api/stats/keys/{key}?start=N": "a key's value or 20 of its elements",
 }
