@@ -1,0 +1,47 @@
+"""Log formats for ``resque work --log-format``: ``text`` (the default) or ``json``.
+
+The worker logs one record per job at INFO (``Job done`` or ``Job failed``)
+with ``extra={"resque": {...}}``: the worker id, queue, job class,
+duration in seconds and outcome (``done``, ``failed``, ``dirty_exit``).
+``JsonFormatter`` writes each record as one JSON object per line with those
+fields at the top level, for log pipelines; ``text`` keeps the plain lines.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+JOB_FIELDS = ("worker", "queue", "class", "duration", "outcome")
+TEXT_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+FORMATS = ("text", "json")
+
+
+class JsonFormatter(logging.Formatter):
+    """Write a record as one line of JSON: time, level, logger, message, job fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "resque", None)
+        if isinstance(fields, dict):
+            out.update((k, v) for k, v in fields.items() if v is not None)
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def formatter(kind: str, verbose: int = 0) -> logging.Formatter:
+    """Return the formatter for ``--log-format`` ``kind``."""
+    if kind == "json":
+        return JsonFormatter()
+    if kind != "text":
+        raise ValueError(f"unknown log format {kind!r}; use one of {', '.join(FORMATS)}")
+    return logging.Formatter(TEXT_FORMAT if verbose > 1 else "%(message)s")
