@@ -124,6 +124,34 @@ def test_charts_fit_a_phone_screen(ui, r):
         assert 300 <= width <= 390, (path, width)
 
 
+def seed_timing(r: "redis.Redis[bytes]") -> None:
+    """Write run times as workers leave them: three classes, varied spreads."""
+    fields: dict[str, float] = {}
+    for name, counts in (("Archive", [0, 0, 2, 10, 40, 120, 60, 12, 3, 1, 0, 0, 0, 0, 0]),
+                         ("Mail::Deliver", [300, 900, 400, 80, 10, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+                         ("Reports::Monthly", [0, 0, 0, 0, 0, 0, 0, 1, 4, 9, 6, 3, 1, 0, 0])):
+        for i, n in enumerate(counts):
+            if n:
+                fields[f"{i}|{name}"] = n
+        fields[f"count|{name}"] = sum(counts)
+        mids = [0.003, 0.008, 0.02, 0.04, 0.08, 0.2, 0.4, 0.8, 2, 4, 8, 20, 45, 200, 400]
+        fields[f"sum|{name}"] = round(sum(m * n for m, n in zip(mids, counts)), 3)
+    r.hset("resque:timing", mapping=fields)
+
+
+def test_timing_page_draws_a_histogram_per_class(ui, r):
+    driver, base, client = ui
+    By = _by()
+    seed_timing(r)
+    driver.get(base + "/stats/timing")
+    rows = driver.find_elements(By.CSS_SELECTOR, "table.timing tbody tr")
+    assert [row.get_attribute("data-class") for row in rows] == [
+        "Reports::Monthly", "Archive", "Mail::Deliver"]  # slowest in total first
+    bars = rows[1].find_elements(By.CSS_SELECTOR, "svg.histogram rect")
+    heights = [float(b.get_attribute("height")) for b in bars]
+    assert len(bars) == 15 and max(heights) == heights[5] > 0
+
+
 def test_chart_screenshots(ui, r, tmp_path):
     driver, base, client = ui
     By = _by()
@@ -138,9 +166,13 @@ def test_chart_screenshots(ui, r, tmp_path):
         driver.get(base + path)
         element = driver.find_element(By.CSS_SELECTOR, selector)
         assert element.screenshot(str(target / f"{name}.png")), name
+    seed_timing(r)
+    driver.get(base + "/stats/timing")
+    assert driver.find_element(By.CSS_SELECTOR, "main").screenshot(
+        str(target / "stats-timing.png"))
     driver.set_window_size(390, 844)
     driver.get(base + "/overview")
     driver.find_element(By.CSS_SELECTOR, "section.charts").screenshot(
         str(target / "phone-charts.png"))
-    for name in (*shots, "phone-charts"):
+    for name in (*shots, "phone-charts", "stats-timing"):
         assert (target / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
