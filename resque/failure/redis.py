@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .._compat import dumps
-from .._accel import encode_payload
 from ..keys import failed_at, failed_list_name
 from ..store import Store
 from .base import Failure, FailureBackend, digest
@@ -102,13 +100,10 @@ class RedisFailure(FailureBackend):
         f = self._resolve(failure, queue)
         if f is None:
             return None
-        data = f.data
-        stamp = data["retried_at"] = failed_at(zone=not self.multi_queue)
+        stamp = failed_at(zone=not self.multi_queue)
         job_queue = f.queue or "failed"
-        name = f.job_class or ""
-        payload = encode_payload(name, f.args)
-        found = self.store.failure_edit(
-            f.list_name, "retry", f.index, digest(f.raw), dumps(data), payload, job_queue)
+        found = self.store.failure_edit(f.list_name, "retry", f.index, digest(f.raw),
+                                        f.marked_retried(stamp), f.retry_payload, job_queue)
         return stamp if found >= 0 else None
 
     def remove(self, failure: Failure | int | str, queue: str | None = None) -> bool:

@@ -1,0 +1,92 @@
+"""Signal storms against real ``resque work`` processes: no handler may hang the worker.
+
+A signal handler runs between two bytecodes of the main thread, possibly
+while that thread holds a lock (an ``Event``'s, a logging handler's); a
+handler that takes the same lock deadlocks the worker. The storms below
+send QUIT, TERM, USR2 and CONT by the thousand to idle and busy workers,
+forking and not, with logging on, and require that each worker still
+takes jobs afterwards and exits promptly when told.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from resque import Registry, Resque
+from tests.hardening_jobs import LOG
+from tests.helpers import wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(params=["cython", "python"])
+def env(request, redis_url):
+    e = dict(os.environ, RESQUE_REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
+    e.pop("RESQUE_NO_EXTENSIONS", None)
+    if request.param == "python":
+        e["RESQUE_NO_EXTENSIONS"] = "1"
+    for var in ("QUEUE", "QUEUES", "TERM_CHILD", "INTERVAL", "FORK_PER_JOB", "BACKGROUND", "PIDFILE"):
+        e.pop(var, None)
+    return e
+
+
+def start(env, tmp_path, *args):
+    out = open(tmp_path / "worker.log", "wb")  # a file: a full pipe would block the worker
+    cmd = [sys.executable, "-m", "resque", "work", "-A", "tests.hardening_jobs", "-q", "storm",
+           "--interval", "0.001", "-vv", *args]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def ticks(r, tag):
+    return r.lrange(LOG, 0, -1).count(f"tick|{tag}".encode())
+
+
+def storm(proc, seconds, signals):
+    """Send ``signals`` in random order, back to back, for ``seconds``."""
+    rng = random.Random(7)
+    deadline = time.monotonic() + seconds
+    sent = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        os.kill(proc.pid, rng.choice(signals))
+        sent += 1
+        if sent % 50 == 0:
+            time.sleep(0.001)
+    return sent
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
+@pytest.mark.parametrize("fork", [True, False], ids=["fork", "no-fork"])
+@pytest.mark.parametrize("stop", [signal.SIGQUIT, signal.SIGTERM], ids=["quit", "term"])
+def test_signal_storm_never_hangs_the_worker(env, r, tmp_path, fork, busy, stop):
+    client = Resque(r, registry=Registry())
+    proc = start(env, tmp_path, "--fork" if fork else "--no-fork")
+    try:
+        wait_for(lambda: r.scard("resque:workers") == 1, 20)
+        if busy:
+            client.store.push_many("storm", [b'{"class":"Hardening::Tick","args":["busy",0.002]}'] * 3000)
+        assert storm(proc, 3.0, [signal.SIGUSR2, signal.SIGCONT]) > 500
+        assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+        os.kill(proc.pid, signal.SIGCONT)
+        # Still working: a job enqueued now (at the head) runs.
+        client.store.push_front("storm", b'{"class":"Hardening::Tick","args":["after"]}')
+        wait_for(lambda: ticks(r, "after") == 1, 20)
+        # Stopping amid more noise: the worker exits promptly. The noise stops once it has
+        # unregistered (a signal that arrives while the interpreter exits kills it by default).
+        deadline = time.monotonic() + 15
+        rng = random.Random(11)
+        while r.scard("resque:workers") and time.monotonic() < deadline:
+            os.kill(proc.pid, rng.choice([stop, signal.SIGUSR2, signal.SIGCONT, stop]))
+            time.sleep(0.0005)
+        assert proc.wait(5) == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert r.scard("resque:workers") == 0
