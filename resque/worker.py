@@ -5,12 +5,8 @@ heartbeat, pruning, ``before_first_fork``, registration), the loop
 (``_accel.run_loop``), then unregistration and ``worker_exit``. The loop
 calls back into the methods grouped under "hot loop interface" below.
 
-Signal handlers take no lock: they set flags, queue an event, wake the
-sleeper (``sleeper.py``) and send signals to the child, nothing else. The
-hooks and log lines a signal calls for (``shutdown``, ``before_pause``,
-``after_pause``) run from the main loop at its next step, and the parent
-waits for a child by polling, woken by SIGCHLD, so no handler needs to
-raise into it.
+Signals are handled by ``SignalHandling`` (``signals.py``): handlers take
+no lock; what they ask for runs from the loop (``run_events``).
 """
 from __future__ import annotations
 
@@ -20,16 +16,14 @@ import os
 import signal
 import socket
 import time
-from collections import deque
-from types import FrameType
 from typing import Any, Iterable
 
 import redis
 
 from . import _accel
-from ._compat import SIG_DFL, SIG_IGN, dumps, raw_signal, set_title
+from ._compat import dumps, set_title
 from .client import Resque, get_client
-from .errors import DirtyExit, PayloadError, RedisUnavailable, TermException
+from .errors import DirtyExit, PayloadError, RedisUnavailable
 from .heartbeat import Heartbeat
 from .hooks import WorkerHooks
 from .connection import clone_client
@@ -40,7 +34,7 @@ from .payload import stand_in
 from .prune import prune_dead_workers
 from .queues import QueueList
 from .record import held_job, split_record
-from .sleeper import Sleeper
+from .signals import SignalHandling
 from .store import Store
 from .workers import unregister_worker
 
@@ -52,23 +46,12 @@ _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
                  redis.exceptions.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
 
-_SIGTERM, _SIGCONT, _SIGCHLD = int(signal.SIGTERM), int(signal.SIGCONT), int(signal.SIGCHLD)
-_CHILD_IGNORED = tuple(int(s) for s in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
-                                        signal.SIGCONT, signal.SIGTERM, signal.SIGINT))
-_TERM_CHILD_DEFAULT = tuple(int(s) for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
-                                             signal.SIGUSR2))
-# What a signal-requested event runs in the main loop: a log line and a hook.
-_EVENTS = {"shutdown": ("Shutdown requested for %s", "shutdown"),
-           "pause": ("Pausing %s", "before_pause"),
-           "unpause": ("Resuming %s", "after_pause")}
-_CHILD_POLL = 1.0  # seconds between waitpid checks should a SIGCHLD go missing
-
-
-class Worker:
+class Worker(SignalHandling):
     """A Resque worker processing jobs from an ordered list of queues."""
 
     def __init__(self, queues: "str | Iterable[str] | QueueList", client: Resque | None = None,
                  options: WorkerOptions | None = None, hooks: WorkerHooks | None = None):
+        super().__init__()
         self.client = client or get_client()
         self.store: Store = self.client.store
         self.queue_list = queues if isinstance(queues, QueueList) else QueueList.parse(queues)
@@ -89,14 +72,10 @@ class Worker:
         self._finish = False
         self._worked_since_idle = False
         self._global_pause = False
-        self._kill_plan: list[tuple[float, int]] = []
         self._in_job = False
         self._recover = False
         self._last: tuple[str, str, bytes] | None = None
-        self._events: deque[str] = deque()  # requested by signal handlers, run by the loop
-        self._sleeper = Sleeper()
         self._heartbeat: Heartbeat | None = None
-        self._chld_before: Any = None  # the SIGCHLD handler to put back after work()
         self.started = ""
         self._interval, self._min, self._max, self._backoff = self.options.intervals()
         self._fixed_keys = self.store.cycle_keys(self.id)
@@ -144,7 +123,7 @@ class Worker:
         if self._heartbeat is not None:
             self._heartbeat.stop()  # before unregistering: it must not register us again
         try:
-            self._run_events()
+            self.run_events()
         finally:
             try:
                 self._with_redis(self._finish_now)
@@ -153,32 +132,6 @@ class Worker:
                 logger.info("Exiting worker %s", self.id)
                 self._restore_sigchld()
                 self.hooks.run("worker_exit")
-
-    # Safe in a signal handler: these set flags, queue an event and wake the loop.
-
-    def shutdown(self) -> None:
-        """Stop after the current job (QUIT); the shutdown hooks run from the loop."""
-        if not self.stopping:
-            self.stopping = True
-            self._events.append("shutdown")
-        self._sleeper.wake()
-
-    def shutdown_now(self) -> None:
-        """Stop now: kill or TERM the running child first (TERM/INT)."""
-        self.shutdown()
-        self.kill_child()
-
-    def pause(self) -> None:
-        """Stop reserving jobs until ``unpause`` (USR2); before_pause runs from the loop."""
-        self.paused = True
-        self._events.append("pause")
-        self._sleeper.wake()
-
-    def unpause(self) -> None:
-        """Resume reserving jobs (CONT); after_pause runs from the loop."""
-        self.paused = False
-        self._events.append("unpause")
-        self._sleeper.wake()
 
     def prune(self) -> list[str]:
         """Prune dead workers (taking the cluster-wide lock only if there are some)."""
@@ -195,81 +148,6 @@ class Worker:
             logger.exception("Could not prune dead workers")
         return []
 
-    def _run_events(self) -> None:
-        """Run what signal handlers asked for: log lines and hooks, in order."""
-        while self._events:
-            message, hook = _EVENTS[self._events.popleft()]
-            logger.info(message, self.id)
-            if hook == "shutdown":
-                self.hooks.run(hook)
-            else:
-                self.hooks.run(hook, self)
-
-    # -- signals --------------------------------------------------------------
-
-    def register_signal_handlers(self) -> None:
-        """Install QUIT, TERM, INT, USR1, USR2, CONT and CHLD handlers (main thread only)."""
-        term = self._on_quit if self.options.graceful_term else self._on_term
-        for sig, handler in ((signal.SIGQUIT, self._on_quit), (signal.SIGTERM, term),
-                             (signal.SIGINT, self._on_term), (signal.SIGUSR1, self._on_usr1),
-                             (signal.SIGUSR2, self._on_usr2), (signal.SIGCONT, self._on_cont)):
-            signal.signal(sig, handler)
-        if signal.getsignal(signal.SIGCHLD) != self._on_chld:  # restored by shutdown_cleanup
-            self._chld_before = signal.signal(signal.SIGCHLD, self._on_chld)
-            signal.siginterrupt(signal.SIGCHLD, False)  # a job's own system calls just go on
-
-    def _on_quit(self, signum: int, frame: FrameType | None) -> None:
-        self.shutdown()
-
-    def _on_term(self, signum: int, frame: FrameType | None) -> None:
-        self.shutdown_now()
-        if not self.fork and self.options.term_child and self._in_job:
-            raise TermException("SIGTERM")
-
-    def _on_usr1(self, signum: int, frame: FrameType | None) -> None:
-        self.kill_child()
-
-    def _on_usr2(self, signum: int, frame: FrameType | None) -> None:
-        self.pause()
-
-    def _on_cont(self, signum: int, frame: FrameType | None) -> None:
-        self.unpause()
-
-    def _on_chld(self, signum: int, frame: FrameType | None) -> None:
-        self._sleeper.wake()
-
-    def _restore_sigchld(self) -> None:
-        if self._chld_before is not None and signal.getsignal(signal.SIGCHLD) == self._on_chld:
-            signal.signal(signal.SIGCHLD, self._chld_before)
-            self._chld_before = None
-
-    def kill_child(self) -> None:
-        """Kill the running child: SIGKILL, or with TERM_CHILD a TERM then KILL later.
-
-        Safe in a signal handler: it plans the signals, ``wait_child`` sends them.
-        """
-        if not self.child_pid or self._kill_plan:
-            return
-        now = time.monotonic()
-        if self.options.term_child:
-            start = now + self.options.pre_shutdown_timeout
-            self._kill_plan = [(start, signal.SIGTERM),
-                               (start + self.options.term_timeout, signal.SIGKILL)]
-        else:
-            self._kill_plan = [(now, signal.SIGKILL)]
-        self._sleeper.wake()
-
-    def _child_signals(self) -> None:
-        raw_signal(_SIGCHLD, SIG_DFL)  # the job's own children are none of the parent's business
-        if self.options.term_child:
-            for sig in _TERM_CHILD_DEFAULT:
-                raw_signal(sig, SIG_DFL)
-            raw_signal(_SIGTERM, _raise_term_once)
-            raw_signal(_SIGCONT, SIG_IGN)
-        else:
-            for sig in _CHILD_IGNORED:
-                raw_signal(sig, SIG_IGN)
-
     # -- hot loop interface (called by _accel.run_loop / work_one) -------------
 
     def reserve(self) -> Any:
@@ -280,7 +158,7 @@ class Worker:
         script and settled here (``_unshaped``) before trying again.
         """
         if self._events:
-            self._run_events()
+            self.run_events()
         while not self.stopping:
             try:
                 if self._recover:
@@ -397,16 +275,12 @@ class Worker:
         """
         while True:
             if self._events:
-                self._run_events()
+                self.run_events()
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 self._kill_plan = []
                 return status
-            plan = self._kill_plan
-            now = time.monotonic()
-            while plan and plan[0][0] <= now:
-                _signal_child(pid, plan.pop(0)[1])
-            self._sleeper.sleep(min(_CHILD_POLL, plan[0][0] - now) if plan else _CHILD_POLL)
+            self._sleeper.sleep(self.send_due(pid))
 
     def child_exited(self, job: Job, pid: int, status: int) -> None:
         """Record a child that died by a signal (or exited non-zero) as DirtyExit."""
@@ -425,7 +299,7 @@ class Worker:
     def idle(self) -> bool:
         """After an empty pass: fire queue_empty, sleep; False to leave the loop."""
         if self._events:
-            self._run_events()
+            self.run_events()
         if self.stopping:
             return False
         if self._worked_since_idle:
@@ -569,15 +443,3 @@ class Worker:
                 logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-
-
-def _signal_child(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _raise_term_once(signum: int, frame: FrameType | None) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise TermException("SIGTERM")

@@ -1,7 +1,6 @@
 """Removing a worker's registration, failing the job it still held."""
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import socket
@@ -14,8 +13,6 @@ from .record import held_job
 
 if TYPE_CHECKING:
     from .client import Resque
-
-logger = logging.getLogger(__name__)
 
 
 def unregister_worker(client: "Resque", worker_id: str, exc: BaseException | None = None) -> bool:

@@ -1,10 +1,12 @@
 """A Redis connection that drops at the Nth command: real Redis, injected faults.
 
-``FaultPlan.arm(n, mode)`` makes the n-th command sent through any
+``FaultPlan.arm(n, mode, outage)`` makes the n-th command sent through any
 ``FaultyConnection`` fail with ``redis.ConnectionError``: in ``"before"``
 mode it is never sent; in ``"after"`` mode Redis runs it and its reply is
-lost. Every later command fails too, as on a dropped link, until
-``heal()``. Pipelines and scripts count as one command each (one send).
+lost. With ``outage`` every later command fails too, as while Redis is
+unreachable, until ``heal()``; without, the next command goes through on
+a new connection, as after one dropped connection. Pipelines and scripts
+count as one command each (one send).
 """
 from __future__ import annotations
 
@@ -23,10 +25,11 @@ class FaultPlan:
         self.sent = 0
         self.at: int | None = None
         self.mode = "before"
+        self.outage = True
         self.tripped = False
 
-    def arm(self, at: int | None, mode: str = "before") -> None:
-        self.sent, self.at, self.mode, self.tripped = 0, at, mode, False
+    def arm(self, at: int | None, mode: str = "before", outage: bool = True) -> None:
+        self.sent, self.at, self.mode, self.outage, self.tripped = 0, at, mode, outage, False
 
     def heal(self) -> None:
         self.at, self.tripped = None, False
@@ -43,8 +46,8 @@ class FaultyConnection(UnixDomainSocketConnection):
             self.disconnect()
             raise redis.exceptions.ConnectionError("link down (injected)")
         PLAN.sent += 1
-        if PLAN.at is not None and PLAN.sent >= PLAN.at:
-            PLAN.tripped = True
+        if PLAN.at is not None and PLAN.sent == PLAN.at:
+            PLAN.tripped = PLAN.outage
             if PLAN.mode == "before":
                 self.disconnect()
                 raise redis.exceptions.ConnectionError(f"dropped before command {PLAN.sent} (injected)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+import pytest
+
 from resque._compat import dumps
 from resque.worker import Worker, WorkerOptions
 
@@ -26,8 +28,10 @@ def test_reserve_script_never_decodes_or_scans_the_payload():
     assert "cjson" not in code and "string.find" not in code and "string.match(payload" not in code
 
 
-def test_a_job_is_recorded_byte_for_byte_and_the_reply_is_position_and_payload(client, r):
-    body = b'{"class":"A","args":[123456789012345678901234567890, "\\u00e9", {"k" : [ ]}]}'
+@pytest.mark.parametrize("size", [0, 70_000], ids=["small", "big"])
+def test_a_job_is_recorded_byte_for_byte_and_the_reply_is_position_and_payload(client, r, size):
+    body = (b'{"class":"A","args":[123456789012345678901234567890, "\\u00e9", {"k" : [ ]}, "'
+            + b"x" * size + b'"]}')
     client.store.push("q", body)
     assert cycle(client, "empty", "q") == [2, body]
     assert r.get("resque:worker:h:1:q") == (b'{"queue":"q","run_at":"' + STAMP.encode()

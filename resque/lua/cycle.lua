@@ -29,8 +29,14 @@ for i = 6, #KEYS do
       redis.call("LPUSH", KEYS[i], payload)
       return {5 - i, payload}
     end
-    redis.call("SET", KEYS[1],
-      '{"queue":' .. ARGV[i - 2] .. ',"run_at":"' .. ARGV[2] .. '","payload":' .. payload .. '}')
+    local head = '{"queue":' .. ARGV[i - 2] .. ',"run_at":"' .. ARGV[2] .. '","payload":'
+    if #payload < 65536 then
+      redis.call("SET", KEYS[1], head .. payload .. "}")
+    else  -- a big payload is copied once more by a Lua concatenation than by APPEND
+      redis.call("SET", KEYS[1], head)
+      redis.call("APPEND", KEYS[1], payload)
+      redis.call("APPEND", KEYS[1], "}")
+    end
     return {i - 5, payload}
   end
 end
