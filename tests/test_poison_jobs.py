@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,17 +18,14 @@ import pytest
 from resque import Registry, Resque
 from resque.keys import ORPHAN_LIMIT
 from tests.hardening_jobs import LOG
+from tests.helpers import worker_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def env(redis_url):
-    e = dict(os.environ, RESQUE_REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
-    for var in ("QUEUE", "QUEUES", "TERM_CHILD", "INTERVAL", "FORK_PER_JOB", "BACKGROUND", "PIDFILE",
-                "RESQUE_ORPHAN_LIMIT"):
-        e.pop(var, None)
-    return e
+    return worker_env(redis_url)
 
 
 def run_worker(env, *args):

@@ -20,7 +20,7 @@ from resque import Registry, Resque
 from resque.keys import heartbeat_at
 from resque.prune import prune_dead_workers
 from resque.queues import QueueList
-from tests.helpers import wait_for
+from tests.helpers import wait_for, worker_env
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = "resque:pruning_dead_workers_in_progress"
@@ -28,10 +28,7 @@ LOCK = "resque:pruning_dead_workers_in_progress"
 
 @pytest.fixture
 def env(redis_url):
-    e = dict(os.environ, RESQUE_REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
-    for var in ("QUEUE", "QUEUES", "TERM_CHILD", "INTERVAL", "FORK_PER_JOB", "BACKGROUND", "PIDFILE"):
-        e.pop(var, None)
-    return e
+    return worker_env(redis_url)
 
 
 def start(env, tmp_path, queues, beat="0.2", name="w"):

@@ -15,7 +15,6 @@ import signal
 import socket
 from typing import Any
 
-import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from resque import Registry, Resque
-from tests.helpers import wait_for
+from tests.helpers import wait_for, worker_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,13 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(params=["cython", "python"])
 def env(request, redis_url):
-    e = dict(os.environ, RESQUE_REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
-    e.pop("RESQUE_NO_EXTENSIONS", None)
-    if request.param == "python":
-        e["RESQUE_NO_EXTENSIONS"] = "1"
-    for var in ("QUEUE", "QUEUES", "TERM_CHILD", "INTERVAL", "FORK_PER_JOB", "BACKGROUND", "PIDFILE"):
-        e.pop(var, None)
-    return e
+    return worker_env(redis_url, request.param)
 
 
 @pytest.fixture
