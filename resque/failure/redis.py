@@ -11,6 +11,18 @@ DEFAULT_LIST = "failed"
 _CHUNK = 1000
 
 
+def retry_edit(failure: Failure, multi_queue: bool) -> tuple[str, bytes, bytes, str]:
+    """Return what retrying a record writes: (retried_at, record, job payload, job queue).
+
+    The record gets Ruby's ``retried_at`` (without a zone in the
+    multi-queue backend, as Ruby's), its other bytes untouched; the job
+    goes back as Ruby re-creates it, or, for an entry that was not a job,
+    as the original bytes (``Failure.retry_payload``).
+    """
+    stamp = failed_at(zone=not multi_queue)
+    return stamp, failure.marked_retried(stamp), failure.retry_payload, failure.queue or "failed"
+
+
 class RedisFailure(FailureBackend):
     """All failures in one list, ``<ns>:failed`` (the default backend)."""
 
@@ -100,10 +112,9 @@ class RedisFailure(FailureBackend):
         f = self._resolve(failure, queue)
         if f is None:
             return None
-        stamp = failed_at(zone=not self.multi_queue)
-        job_queue = f.queue or "failed"
-        found = self.store.failure_edit(f.list_name, "retry", f.index, digest(f.raw),
-                                        f.marked_retried(stamp), f.retry_payload, job_queue)
+        stamp, record, payload, job_queue = retry_edit(f, self.multi_queue)
+        found = self.store.failure_edit(
+            f.list_name, "retry", f.index, digest(f.raw), record, payload, job_queue)
         return stamp if found >= 0 else None
 
     def remove(self, failure: Failure | int | str, queue: str | None = None) -> bool:
