@@ -1,6 +1,7 @@
 """The delayed queue's producer side, byte for byte as resque-scheduler 5 (checklist 1-7, 13, 14)."""
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -8,6 +9,7 @@ import pytest
 
 import resque
 from resque import NoQueueError, Registry, Resque
+from resque.registry import JobSpec
 from resque.scheduler import delayed as d
 from tests import scheduler_jobs as jobs
 from tests.scheduler_jobs import c  # noqa: F401 - fixture
@@ -202,6 +204,19 @@ def test_module_functions_and_job_methods_use_the_default_client(r):  # type: ig
         assert resque.remove_delayed("SendReport", 43) == 1
     finally:
         resque.set_client(None)
+
+
+class _Carrier:
+    """A framework task's shape: the object enqueued is not the callable its spec runs."""
+
+    __resque_job__ = JobSpec("Carrier::Job", functools.partial(print), "carried")
+
+
+def test_a_job_object_carrying_its_spec_is_enqueued_at_once_for_a_past_time(c, r):  # type: ignore[no-untyped-def]
+    assert c.enqueue_in(-1, _Carrier(), 1) is True
+    assert c.enqueue_at_with_queue("elsewhere", 0, _Carrier(), 2) is True
+    assert r.lrange("resque:queue:carried", 0, -1) == [b'{"class":"Carrier::Job","args":[1]}']
+    assert r.lrange("resque:queue:elsewhere", 0, -1) == [b'{"class":"Carrier::Job","args":[2]}']
 
 
 def test_push_is_the_raw_api_other_plugins_use(c, r):  # type: ignore[no-untyped-def]
