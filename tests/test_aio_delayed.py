@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -16,6 +16,7 @@ from resque import Registry, Resque
 from resque.scheduler import handle_delayed_items, push_delayed
 from tests import scheduler_jobs as jobs
 from tests.monitor import Monitor
+from tests.test_aio import run
 
 _HANDSHAKE = {b"PING", b"HELLO", b"CLIENT", b"SELECT", b"AUTH"}
 Y2099 = 4070908800  # 2099-01-01T00:00:00Z
@@ -44,14 +45,6 @@ def registry() -> Registry:
     reg.register(Custom, name="Custom")
     Custom.seen = []
     return reg
-
-
-def run(make: Callable[[resque.aio.Resque], Awaitable[Any]], url: str, **kwargs: Any) -> Any:
-    """Run ``make(client)`` on a fresh asyncio client in a fresh event loop."""
-    async def main() -> Any:
-        async with resque.aio.Resque(url, **kwargs) as client:
-            return await make(client)
-    return asyncio.run(main())
 
 
 async def _delayed_calls(c: Any) -> list[Any]:

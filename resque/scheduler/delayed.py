@@ -113,8 +113,7 @@ def enqueue_in_with_queue(client: Resque, queue: str | None, delay: Any, job: An
 def enqueue_at_with_queue(client: Resque, queue: str | None, when: Any, job: Any,
                           *args: Any) -> bool | None:
     """Run ``job`` on ``queue`` at ``when``; None if a ``before_schedule`` hook said no."""
-    plan = plan_schedule(job if isinstance(job, JobSpec) else spec_of(client, job), queue, when,
-                         args, client.inline)
+    plan = plan_schedule(spec_of(client, job), queue, when, args, client.inline)
     if plan is None:
         return None
     if plan.ts is not None:
