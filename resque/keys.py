@@ -14,6 +14,8 @@ DEFAULT_NAMESPACE = "resque"
 FAILED_SUFFIX = "_failed"
 HEARTBEAT_INTERVAL = 60
 PRUNE_INTERVAL = 300
+ORPHAN_LIMIT = 3  # the third time a job's worker dies holding it, the job fails
+ORPHAN_COUNT_TTL = 86400  # seconds an orphan count outlives its last increment
 # Job run-time histogram: upper bounds in seconds (a last bucket takes the rest),
 # and the most classes kept (further ones are counted as TIMING_OTHER).
 TIMING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -97,6 +99,10 @@ class Keys:
     def requeued_orphans(self) -> str:
         """Counter of orphaned jobs pushed back by ``--requeue-orphans``."""
         return self.stat("requeued")
+
+    def orphan_count(self, digest: str) -> str:
+        """Return the key counting how often one job (by SHA-1 of its bytes) was orphaned."""
+        return self.prefix + "orphaned:" + digest
 
     def history(self, series: str) -> str:
         """A chart's samples: a sorted set scored by sample time (``history:<series>``).
