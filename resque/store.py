@@ -178,16 +178,19 @@ class Store:
 
     def cycle(self, worker_id: str, finish: str, run_at: str, queue_keys: Sequence[str],
               queue_json: Sequence[bytes], expected: str = "",
-              client: Any = None) -> Reply:
-        """Finish the previous job and reserve the next (see ``lua/cycle.lua``)."""
+              client: Any = None, timing: bytes = b"") -> Reply:
+        """Finish the previous job and reserve the next (see ``lua/cycle.lua``).
+
+        ``timing`` is a batch of job run times to add (``timing.Batch``).
+        """
         return self._cycle(keys=[*self.cycle_keys(worker_id), *queue_keys],
-                           args=[finish, run_at, expected, *queue_json], client=client)
+                           args=[finish, run_at, expected, timing, *queue_json], client=client)
 
     def cycle_keys(self, worker_id: str) -> list[str]:
         """Return the cycle script's fixed leading keys (queue keys follow)."""
         k = self.keys
         return [k.worker(worker_id), k.stat(processed_stat()), k.stat(processed_stat(worker_id)),
-                k.pause_all, k.queues]
+                k.pause_all, k.queues, k.timing, k.timing_classes]
 
     @property
     def cycle_script(self) -> Script:

@@ -3,7 +3,8 @@
 Workers measure each job (fork to exit, or the in-process perform) and
 batch the figures; the batch rides on the worker's existing cycle call
 (``lua/cycle.lua``), which folds it into one hash, so timing adds no
-round trip. Where it lives (``Keys.timing``): one hash with, per class,
+round trip: a batch goes every ``FLUSH_JOBS`` jobs or ``FLUSH_SECONDS``
+(and when the worker stops), a few hash increments per class in it. Where it lives (``Keys.timing``): one hash with, per class,
 the fields ``count|<class>``, ``sum|<class>`` (seconds) and ``<i>|<class>``
 (jobs that took at most ``BUCKETS[i]`` seconds and more than the bound
 before; the last index counts the rest); ``Keys.timing_classes`` is the set
@@ -12,12 +13,12 @@ classes are counted under ``OTHER``.
 """
 from __future__ import annotations
 
+import re
 import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._compat import dumps
 from .keys import TIMING_BUCKETS, TIMING_CLASS_CAP, TIMING_OTHER
 from .store import Store, text
 
@@ -26,6 +27,7 @@ CLASS_CAP = TIMING_CLASS_CAP
 OTHER = TIMING_OTHER
 FLUSH_JOBS = 64  # a worker sends its batch after this many jobs ...
 FLUSH_SECONDS = 1.0  # ... or this long after the first job in it
+_UNSAFE = re.compile(r"[\t\n\r]")  # the batch's separators, never in a class name it sends
 
 
 def bucket_of(seconds: float) -> int:
@@ -62,11 +64,13 @@ class Batch:
         return self.jobs >= FLUSH_JOBS or now - self.since >= FLUSH_SECONDS
 
     def take(self) -> bytes:
-        """Return the batch as the cycle script's ARGV (JSON) and empty it."""
-        out = [[name, c, round(s, 6), [[i, n] for i, n in sorted(b.items())]]
-               for name, (c, s, b) in self.classes.items()]
+        """Return the batch as the cycle script's ARGV (lines of tab-separated fields); empty it."""
+        lines = [f"{CLASS_CAP}\t{OTHER}"]
+        for name, (count, seconds, buckets) in self.classes.items():
+            spread = " ".join(f"{i}:{n}" for i, n in sorted(buckets.items()))
+            lines.append(f"{_UNSAFE.sub('?', name) or OTHER}\t{count}\t{seconds:.6f}\t{spread}")
         self.classes, self.jobs = {}, 0
-        return dumps(out)
+        return "\n".join(lines).encode("utf-8")
 
 
 @dataclass

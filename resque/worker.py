@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import time
+from time import perf_counter
 from typing import Any, Iterable
 
 import redis
@@ -36,6 +37,7 @@ from .queues import QueueList
 from .record import held_job, split_record
 from .signals import SignalHandling
 from .store import Store
+from .timing import OTHER, Batch
 from .workers import unregister_worker
 
 __all__ = ["Worker", "WorkerOptions", "prune_dead_workers"]
@@ -85,6 +87,8 @@ class Worker(SignalHandling):
         self._stamp_second = -1
         self._stamp = ""
         self._stats_in_cycle = getattr(self.client.stats, "counts_in_cycle", False)
+        self._timing = Batch() if self.options.job_timing else None
+        self._job_t0 = 0.0
 
     def __repr__(self) -> str:
         return f"Worker({self.id})"
@@ -171,7 +175,9 @@ class Worker(SignalHandling):
                 if second != self._stamp_second:
                     self._stamp_second, self._stamp = second, run_at(second)
                 stamp = self._stamp
-                reply = self._cycle(self._keys, (finish, stamp, self._expected, *self._queue_json))
+                timing = self._timing.take() if self._timing and self._timing.due() else b""
+                reply = self._cycle(self._keys,
+                                    (finish, stamp, self._expected, timing, *self._queue_json))
                 if self._finish:
                     self._finished()
                 if type(reply) is list and reply[0] < 0:
@@ -236,26 +242,37 @@ class Worker(SignalHandling):
     def perform(self, job: Job) -> None:
         """Run a job in this process, recording any failure."""
         self._in_job = True
+        start = perf_counter()
+        outcome = "done"
         try:
             job.perform(self.client.registry)
         except BaseException as exc:  # noqa: BLE001 - every job error is recorded
             self._in_job = False
+            outcome = "failed"
             logger.error("%r failed: %s", job, exc)
             self._with_redis(lambda: self._record_failure(job, exc, count=True, hooks_done=True))
         finally:
             self._in_job = False
+            seconds = perf_counter() - start
+            if self._timing is not None:
+                self._timing.add(job.name or OTHER, seconds)
+            self._log_job(job, outcome, seconds)
 
     def before_fork(self, job: Job) -> None:
         self.hooks.run("before_fork", job)
+        self._job_t0 = perf_counter()
 
     def child_main(self, job: Job) -> None:
         """Run in the forked child: perform, record a failure, leave via os._exit."""
         code = 0
+        start = perf_counter()
+        outcome = "done"
         try:
             self._child_signals()
             self.hooks.run("after_fork", job)
             job.perform(self.client.registry)
         except BaseException as exc:  # noqa: BLE001 - the child records everything
+            outcome = "failed"
             logger.error("%r failed: %s: %s", job, type(exc).__name__, exc)
             try:
                 self._with_redis(lambda: self._record_failure(job, exc, count=True, hooks_done=True))
@@ -263,6 +280,7 @@ class Worker(SignalHandling):
                 logger.exception("Could not record the failure of %r", job)
                 code = 1
         finally:
+            self._log_job(job, outcome, perf_counter() - start)
             if self.options.run_at_exit_hooks:
                 atexit._run_exitfuncs()
             os._exit(code)
@@ -283,7 +301,10 @@ class Worker(SignalHandling):
             self._sleeper.sleep(self.send_due(pid))
 
     def child_exited(self, job: Job, pid: int, status: int) -> None:
-        """Record a child that died by a signal (or exited non-zero) as DirtyExit."""
+        """Time the job; record a child that died by a signal (or exited non-zero) as DirtyExit."""
+        seconds = perf_counter() - self._job_t0
+        if self._timing is not None:
+            self._timing.add(job.name or OTHER, seconds)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             exc = DirtyExit(f"Child process received unhandled signal pid {pid} "
@@ -294,6 +315,7 @@ class Worker(SignalHandling):
         else:
             return
         logger.error("%r: %s", job, exc)
+        self._log_job(job, "dirty_exit", seconds)
         self._with_redis(lambda: self._record_failure(job, exc, count=False))
 
     def idle(self) -> bool:
@@ -339,12 +361,22 @@ class Worker(SignalHandling):
             self.client.stats.incr(processed_stat(self.id))
 
     def _finish_now(self) -> None:
-        if self._finish:
-            if self._stats_in_cycle:
-                self.store.cycle(self.id, "1", run_at(), [], [])
+        timing = self._timing.take() if self._timing and self._timing.jobs else b""
+        if self._finish or timing:
+            if self._stats_in_cycle or timing:
+                flag = ("1" if self._stats_in_cycle else "2") if self._finish else "0"
+                self.store.cycle(self.id, flag, run_at(), [], [], timing=timing)
             else:
                 self.store.clear_worker_job(self.id)
-            self._finished()
+            if self._finish:
+                self._finished()
+
+    def _log_job(self, job: Job, outcome: str, seconds: float) -> None:
+        """Log one line per job at INFO, with its fields for ``--log-format json``."""
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s: %r in %.3fs", outcome, job, seconds, extra={"resque": {
+                "worker": self.id, "queue": job.queue, "class": job.name,
+                "duration": round(seconds, 6), "outcome": outcome}})
 
     def _record_failure(self, job: Job, exc: BaseException, count: bool,
                         hooks_done: bool = False) -> None:
