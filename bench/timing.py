@@ -2,10 +2,10 @@
 
     python bench/timing.py [--jobs N] [--fork-jobs M] [--rounds R]
 
-Starts a private redis-server and drives two workers in this process, one
-recording run times (the default) and one with ``job_timing=False``, in
-interleaved chunks of no-op jobs so machine noise falls on both alike;
-without forking and with forking. Prints jobs/s, CPU per job and socket
+Starts a private redis-server and drives one worker in this process with
+its run-time recording switched on and off between interleaved chunks of
+no-op jobs, so machine noise falls on both alike; without forking and
+with forking. Prints jobs/s, CPU per job and socket
 reads (round trips) per job for each, and the ratio on/off against the
 0.95 target. Prints figures; asserts nothing; always exits 0.
 """
@@ -43,28 +43,28 @@ def chunk(w: Worker, raw: Any, n: int) -> tuple[float, float, int]:
 
 
 def compare(server: Server, fork: bool, jobs: int, rounds: int) -> dict[bool, list[float]]:
+    """Alternate timing on and off on one worker, in chunks, ``jobs`` each."""
     client = Resque(server.url, registry=registry())
     raw = server.raw
     raw.flushall()
     per_round = jobs // rounds
     client.enqueue_many(Noop, [()] * (2 * per_round * rounds + 400))
-    workers = {on: Worker([QUEUE], client, WorkerOptions(interval=0, fork=fork, job_timing=on))
-               for on in (True, False)}
-    totals = {on: [0.0, 0.0, 0.0] for on in workers}
-    for w in workers.values():
-        w.startup()
+    w = Worker([QUEUE], client, WorkerOptions(interval=0, fork=fork))
+    batch = w._timing  # the worker's own switch: a Batch when on, None when off
+    totals = {on: [0.0, 0.0, 0.0] for on in (True, False)}
+    w.startup()
     try:
-        for w in workers.values():
-            chunk(w, raw, 200)  # warm up
+        chunk(w, raw, 200)  # warm up
         for i in range(rounds):
             for on in ((True, False) if i % 2 == 0 else (False, True)):
-                wall, cpu, reads = chunk(workers[on], raw, per_round)
+                w._timing = batch if on else None
+                wall, cpu, reads = chunk(w, raw, per_round)
                 totals[on][0] += wall
                 totals[on][1] += cpu
                 totals[on][2] += reads
     finally:
-        for w in workers.values():
-            w.shutdown_cleanup()
+        w._timing = batch
+        w.shutdown_cleanup()
     n = per_round * rounds
     return {on: [n / t[0], t[1] / n * 1e6, t[2] / n] for on, t in totals.items()}
 
