@@ -1,8 +1,11 @@
 """Log formats for ``resque work --log-format``: ``text`` (the default) or ``json``.
 
-The worker logs one record per job at INFO (``Job done`` or ``Job failed``)
-with ``extra={"resque": {...}}``: the worker id, queue, job class,
-duration in seconds and outcome (``done``, ``failed``, ``dirty_exit``).
+The worker logs one record per job on the ``resque.jobs`` logger at INFO
+(``done: Job(...) in 0.012s``) with ``extra={"resque": {...}}``: the worker
+id, queue, job class, duration in seconds and outcome (``done``,
+``failed``, ``dirty_exit``). A forked job's line comes from its child (the
+job's own run time); a child killed by a signal gets its line from the
+parent (fork to exit).
 ``JsonFormatter`` writes each record as one JSON object per line with those
 fields at the top level, for log pipelines; ``text`` keeps the plain lines.
 """

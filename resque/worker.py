@@ -43,6 +43,7 @@ from .workers import unregister_worker
 __all__ = ["Worker", "WorkerOptions", "prune_dead_workers"]
 
 logger = logging.getLogger(__name__)
+job_logger = logging.getLogger("resque.jobs")  # one line per job (``logs.py``)
 # Errors that pass when Redis comes back (or frees memory): wait and retry.
 _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                  redis.exceptions.BusyLoadingError, redis.exceptions.OutOfMemoryError)
@@ -372,9 +373,9 @@ class Worker(SignalHandling):
                 self._finished()
 
     def _log_job(self, job: Job, outcome: str, seconds: float) -> None:
-        """Log one line per job at INFO, with its fields for ``--log-format json``."""
-        if logger.isEnabledFor(logging.INFO):
-            logger.info("%s: %r in %.3fs", outcome, job, seconds, extra={"resque": {
+        """Log one line per job on ``resque.jobs`` at INFO, with fields for JSON logs."""
+        if job_logger.isEnabledFor(logging.INFO):
+            job_logger.info("%s: %r in %.3fs", outcome, job, seconds, extra={"resque": {
                 "worker": self.id, "queue": job.queue, "class": job.name,
                 "duration": round(seconds, 6), "outcome": outcome}})
 

@@ -113,7 +113,7 @@ def test_timing_adds_no_round_trip_per_job(r):
 def test_each_job_logs_one_line_with_its_fields(rq, caplog):
     rq.enqueue(jobs.Record, "x")
     rq.enqueue(jobs.Boom, "no")
-    with caplog.at_level(logging.INFO, logger="resque.worker"):
+    with caplog.at_level(logging.INFO, logger="resque.jobs"):
         drain(rq)
     lines = [rec for rec in caplog.records if hasattr(rec, "resque")]
     fields = [rec.resque for rec in lines]  # type: ignore[attr-defined]
