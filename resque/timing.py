@@ -4,11 +4,13 @@ Workers measure each job (fork to exit, or the in-process perform) and
 batch the figures; the batch rides on the worker's existing cycle call
 (``lua/cycle.lua``), which folds it into one hash, so timing adds no
 round trip: a batch goes every ``FLUSH_JOBS`` jobs or ``FLUSH_SECONDS``
-(and when the worker stops), a few hash increments per class in it. Where it lives (``Keys.timing``): one hash with, per class,
-the fields ``count|<class>``, ``sum|<class>`` (seconds) and ``<i>|<class>``
-(jobs that took at most ``BUCKETS[i]`` seconds and more than the bound
-before; the last index counts the rest); ``Keys.timing_classes`` is the set
-of classes seen. At most ``CLASS_CAP`` classes are kept; jobs of further
+(and when the worker stops), a few hash increments per class in it.
+
+Where it lives (``Keys.timing``): one hash with, per class, the fields
+``count|<class>``, ``sum|<class>`` (seconds) and ``<i>|<class>`` (jobs
+that took at most ``BUCKETS[i]`` seconds and more than the bound before;
+the last index counts the rest); ``Keys.timing_classes`` is the set of
+classes seen. At most ``CLASS_CAP`` classes are kept; jobs of further
 classes are counted under ``OTHER``.
 """
 from __future__ import annotations

@@ -176,7 +176,8 @@ class Worker(SignalHandling):
                 if second != self._stamp_second:
                     self._stamp_second, self._stamp = second, run_at(second)
                 stamp = self._stamp
-                timing = self._timing.take() if self._timing and self._timing.due() else b""
+                batch = self._timing
+                timing = batch.take() if batch is not None and batch.due() else b""
                 reply = self._cycle(self._keys,
                                     (finish, stamp, self._expected, timing, *self._queue_json))
                 if self._finish:
@@ -362,7 +363,7 @@ class Worker(SignalHandling):
             self.client.stats.incr(processed_stat(self.id))
 
     def _finish_now(self) -> None:
-        timing = self._timing.take() if self._timing and self._timing.jobs else b""
+        timing = self._timing.take() if self._timing is not None and self._timing.jobs else b""
         if self._finish or timing:
             if self._stats_in_cycle or timing:
                 flag = ("1" if self._stats_in_cycle else "2") if self._finish else "0"
