@@ -177,7 +177,7 @@ class Worker(SignalHandling):
                     self._stamp_second, self._stamp = second, run_at(second)
                 stamp = self._stamp
                 batch = self._timing
-                timing = batch.take() if batch is not None and batch.due() else b""
+                timing = batch.take() if batch is not None and batch.due(second) else b""
                 reply = self._cycle(self._keys,
                                     (finish, stamp, self._expected, timing, *self._queue_json))
                 if self._finish:

@@ -21,15 +21,15 @@ def test_bucket_bounds_are_inclusive_upper_bounds(seconds, index):
 def test_a_batch_is_due_after_enough_jobs_or_time_and_empties_when_taken():
     batch = Batch()
     assert not batch.due(0.0)
-    batch.add("A", 0.02, now=100.0)
-    batch.add("A", 0.2, now=100.1)
-    batch.add("B\tC", 400.0, now=100.2)  # a separator in a name cannot break the batch
-    assert not batch.due(100.5) and batch.due(101.0)
+    batch.add("A", 0.02)
+    batch.add("A", 0.2)
+    batch.add("B\tC", 400.0)  # a separator in a name cannot break the batch
+    assert not batch.due(100.0) and not batch.due(100.5) and batch.due(101.0)
     assert batch.take().decode().split("\n") == [
         "100\t(other)", "A\t2\t0.220000\t2:1 5:1", f"B?C\t1\t400.000000\t{len(BUCKETS)}:1"]
     assert not batch.due(200.0)
     for _ in range(64):
-        batch.add("C", 0.001, now=300.0)
+        batch.add("C", 0.001)
     assert batch.due(300.0)
 
 
