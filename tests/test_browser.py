@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,6 +19,7 @@ import pytest
 from resque import Registry, Resque
 from resque.web import create_app
 from resque.web.server import make_server
+from tests.history_helpers import seed_busy_day
 from tests.web_helpers import PY_WORKER, RUBY_HOST, RUBY_WORKER, python_failure, seed
 
 pytestmark = pytest.mark.browser
@@ -197,6 +199,7 @@ SHOTS = {
 def test_screenshots(ui, r, tmp_path):
     driver, base, client = ui
     seed(r, client)
+    seed_busy_day(r, time.time())  # the overview's charts, with a day of history
     target = Path(os.environ.get("RESQUE_SCREENSHOTS") or tmp_path)
     target.mkdir(parents=True, exist_ok=True)
     shots = dict(SHOTS)
