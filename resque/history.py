@@ -255,6 +255,11 @@ class History:
         raw = self.redis.zrangebyscore(self.keys.history(series), since, "+inf")
         return [s for s in (parse_snapshot(m) for m in raw) if s is not None]
 
+    def latest(self, series: str) -> float | None:
+        """Return the time of a series' newest sample (None if it has none)."""
+        newest = self.redis.zrevrange(self.keys.history(series), 0, 0, withscores=True)
+        return float(newest[0][1]) if newest else None
+
     def records(self, series: str, since: float) -> list[dict[str, Any]]:
         """Return the JSON samples (``queues``, ``failures``) taken at or after ``since``."""
         out = []

@@ -11,7 +11,7 @@ import redis
 
 from resque import Registry, Resque
 from resque.web import create_app
-from resque.web.charts import Point, Series, line_chart, nice_ceiling, number
+from resque.web.charts import Point, Series, line_chart, nice_ceiling, number, thin
 from tests.web_helpers import Web, no_auth_env, text_of  # noqa: F401 - fixtures
 
 
@@ -20,6 +20,9 @@ def seed_history(r: "redis.Redis[bytes]", now: float) -> None:
     (5 jobs/s) and three days (1000 jobs/day), ending at the counters' values."""
     r.set("resque:stat:processed", 4600)
     r.set("resque:stat:failed", 190)
+    # Claim every period far ahead: page views in the test take no sample of their own,
+    # so what is drawn is exactly what was seeded, however slow the machine.
+    r.hset("resque:history:claimed", mapping={"minute": 10**12, "second": 10**12})
     minutes = {f"{now - 60 * (60 - i):.3f}:{4600 - 60 * (60 - i)}:{190 - 3 * (60 - i)}":
                now - 60 * (60 - i) for i in range(60)}
     r.zadd("resque:history:minute", minutes)
@@ -57,11 +60,11 @@ def test_overview_draws_live_day_and_month_charts_from_history(r, web):
     assert "processed: latest 60, peak 60 jobs/min" in day
     assert "failed: latest 3, peak 3 jobs/min" in day
     path = re.search(r'<path class="line s0" d="([^"]+)"', day)
-    assert path and path.group(1).count("L") >= 55
+    assert path and path.group(1).count("L") >= 15  # an hour of minutes, about 3.4 min a unit
     live = _chart(html, "chart-live")
     assert "processed: latest 5, peak 5 jobs/s" in live
     month = _chart(html, "chart-month")
-    assert month.count('<g class="bar"') == 4  # three days and today
+    assert month.count('<g class="bar"') == 3
     assert "1000 processed, 10 failed" in month  # a full day between two snapshots
     table = text_of(re.search(r"<table>.*?</table>", day, re.S).group(0))  # type: ignore[union-attr]
     assert "60" in table and "Time (UTC)" in table
@@ -113,7 +116,7 @@ def test_api_history_minute_gives_rates_per_minute(r, web):
     now = time.time()
     seed_history(r, now)
     body = web.get("/api/history/minute").json
-    assert body["unit"] == "jobs/min" and len(body["points"]) == 60  # 59 + this request's
+    assert body["unit"] == "jobs/min" and len(body["points"]) == 59
     assert {(round(p["processed"]), round(p["failed"]), p["gap"]) for p in body["points"]} \
         == {(60, 3, 0.0)}
 
@@ -123,11 +126,11 @@ def test_api_history_live_day_queues_and_failures(r, web):
     live = web.get("/api/history/live").json
     assert live["unit"] == "jobs/s" and round(live["points"][0]["processed"]) == 5
     day = web.get("/api/history/day").json["points"]
-    assert [(p["processed"], p["failed"]) for p in day] == [(1000, 10), (1000, 10), (1600, 160), (0, 0)]
+    assert [(p["processed"], p["failed"]) for p in day] == [(1000, 10), (1000, 10), (1600, 160)]
     queues = web.get("/api/history/queues").json["points"]
     assert queues[0]["q"] == {"mail": 5, "critical": 40}
     failures = web.get("/api/history/failures").json["points"]
-    assert [p["c"].get("Mailer") for p in failures] == [0, 1, 2, None]  # + this request's
+    assert [p["c"]["Mailer"] for p in failures] == [0, 1, 2]
 
 
 def test_api_history_rejects_unknown_series(web):
@@ -143,6 +146,17 @@ def test_gaps_are_drawn_dashed_at_their_average():
     line = chart["lines"][0]
     assert line["gap_d"].startswith("M") and "H" in line["gap_d"]
     assert line["d"].count("M") == 2  # the line breaks across the gap
+
+
+def test_a_day_of_minutes_is_thinned_to_the_charts_width_keeping_the_volume():
+    points = [Point(60.0 * i, float(i % 7)) for i in range(1440)]
+    thinned = thin(points, 0, 86400)
+    assert len(thinned) <= 424
+    width = 86400 / 424
+    total = sum(p.value for p in points) / len(points)
+    assert sum(p.value for p in thinned) / len(thinned) == pytest.approx(total, rel=0.02)
+    assert thin([Point(5, 1.0, gap=300), Point(6, 3.0)], 0, 86400) == [Point(6, 2.0, 300)]
+    assert width > 60
 
 
 @pytest.mark.parametrize("value,text", [(0, "0"), (0.07, "0.07"), (2.96, "3"), (2.5, "2.5"),

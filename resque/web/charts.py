@@ -82,6 +82,35 @@ def _axes(frame: _Frame, fmt: str) -> dict[str, Any]:
             "base": HEIGHT - BOTTOM, "top": TOP, "width": WIDTH, "height": HEIGHT}
 
 
+def thin(points: Sequence[Point], start: float, end: float,
+         slots: int = WIDTH - LEFT - RIGHT) -> list[Point]:
+    """Average points that fall in the same horizontal slot (one per SVG unit).
+
+    A day by minute is 1,440 points for about 420 units of width; the mean
+    keeps the volume, a gap keeps its longest length.
+    """
+    span = max(end - start, 1.0)
+    out: list[Point] = []
+    group: list[Point] = []
+    slot = None
+    for p in points:
+        here = int((p.t - start) / span * slots)
+        if group and here != slot:
+            out.append(_merge(group))
+            group = []
+        group.append(p)
+        slot = here
+    if group:
+        out.append(_merge(group))
+    return out
+
+
+def _merge(group: list[Point]) -> Point:
+    if len(group) == 1:
+        return group[0]
+    return Point(group[-1].t, sum(p.value for p in group) / len(group), max(p.gap for p in group))
+
+
 def _paths(frame: _Frame, points: Sequence[Point], period: float) -> tuple[str, str]:
     """Return (solid path, dashed path): gaps are dashed at their average value."""
     solid: list[str] = []
@@ -106,16 +135,17 @@ def _paths(frame: _Frame, points: Sequence[Point], period: float) -> tuple[str, 
 def _table(series: Sequence[Series], start: float, end: float, bucket: float,
            fmt: str, reduce: Callable[[list[float]], float]) -> list[list[str]]:
     """Return one row per bucket: its start time, then each series' value."""
-    rows: list[list[str]] = []
-    t = start - start % bucket
-    while t < end:
-        row = [utc(t, fmt)]
-        for s in series:
-            values = [p.value for p in s.points if t <= p.t < t + bucket]
-            row.append(number(reduce(values)) if values else "–")
-        rows.append(row)
-        t += bucket
-    return rows
+    first = start - start % bucket
+    slots = max(0, math.ceil((end - first) / bucket))
+    grouped: list[list[list[float]]] = [[[] for _ in range(slots)] for _ in series]
+    for column, s in zip(grouped, series):
+        for p in s.points:
+            i = int((p.t - first) // bucket)
+            if 0 <= i < slots:
+                column[i].append(p.value)
+    return [[utc(first + i * bucket, fmt),
+             *(number(reduce(column[i])) if column[i] else "–" for column in grouped)]
+            for i in range(slots)]
 
 
 def _mean(values: list[float]) -> float:
@@ -139,8 +169,9 @@ def line_chart(cid: str, title: str, unit: str, series: Sequence[Series], start:
     visible = [p.value for s in shown for p in s.points if p.t >= start]
     frame = _Frame(start, end, nice_ceiling(max(visible, default=0.0)))
     lines = []
+    slot = (end - start) / (WIDTH - LEFT - RIGHT)  # thinned points are at least this far apart
     for i, s in enumerate(shown):
-        solid, dashed = _paths(frame, s.points, period)
+        solid, dashed = _paths(frame, thin(s.points, start, end), max(period, slot))
         values = [p.value for p in s.points if p.t >= start]
         lines.append({"name": s.name, "css": f"s{i}", "d": solid, "gap_d": dashed,
                       "latest": number(values[-1]) if values else "–",

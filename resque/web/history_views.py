@@ -4,7 +4,8 @@
 last month by day), the Queues page (queue sizes) and the Failed page
 (failures per class). Each page view also offers the sampler its turn
 (``History.tick``), so a web process alone keeps the history going.
-Charts that change once a minute are cached for ``CACHE_SECONDS``.
+Charts that change once a minute are built again only when their series
+got a new sample (one ``ZREVRANGE`` tells), or ``CACHE_SECONDS`` later.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class HistoryViews:
     def __init__(self, history: History, clock: Callable[[], float] = time.time):
         self.history = history
         self.clock = clock
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._cache: dict[str, tuple[float, float | None, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def sample(self, live: bool = False) -> None:
@@ -61,15 +62,17 @@ class HistoryViews:
         if live:
             self.history.tick_live()
 
-    def _cached(self, name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _cached(self, name: str, series: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Build a chart again only when its series got a sample, or after a while."""
         now = self.clock()
+        version = self.history.latest(series)
         with self._lock:
             hit = self._cache.get(name)
-            if hit and hit[0] > now:
-                return hit[1]
+            if hit and hit[0] > now and hit[1] == version:
+                return hit[2]
         value = build()
         with self._lock:
-            self._cache[name] = (now + CACHE_SECONDS, value)
+            self._cache[name] = (now + CACHE_SECONDS, version, value)
         return value
 
     # -- points (the JSON API) ----------------------------------------------
@@ -114,7 +117,7 @@ class HistoryViews:
                       Series("failed", [Point(r.t, r.failed, r.gap) for r in got])]
             return line_chart("chart-day", "Jobs per minute, last 24 hours", "jobs/min",
                               series, now - DAY_WINDOW, now, period=60)
-        return self._cached("day", build)
+        return self._cached("day", "minute", build)
 
     def month(self) -> dict[str, Any]:
         def build() -> dict[str, Any]:
@@ -124,7 +127,7 @@ class HistoryViews:
             days = daily_counts(snaps, self.history.current())
             return bar_chart("chart-month", "Jobs per day, last 31 days", "jobs", days,
                              start, start + MONTH_DAYS * 86400)
-        return self._cached("month", build)
+        return self._cached("month", "day", build)
 
     def queues(self) -> dict[str, Any]:
         def build() -> dict[str, Any]:
@@ -132,7 +135,7 @@ class HistoryViews:
             series = _series_of(self.history.records("queues", now - DAY_WINDOW), "q", False)
             return line_chart("chart-queues", "Queue sizes, last 24 hours", "jobs", series,
                               now - DAY_WINDOW, now, period=60, gauge=True)
-        return self._cached("queues", build)
+        return self._cached("queues", "queues", build)
 
     def failures(self) -> dict[str, Any]:
         def build() -> dict[str, Any]:
@@ -140,4 +143,4 @@ class HistoryViews:
             series = _series_of(self.history.records("failures", now - DAY_WINDOW), "c", True)
             return line_chart("chart-failures", "New failures per hour by class, last 24 hours",
                               "failures/h", series, now - DAY_WINDOW, now, period=3600)
-        return self._cached("failures", build)
+        return self._cached("failures", "failures", build)
