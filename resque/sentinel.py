@@ -1,0 +1,152 @@
+"""Redis Sentinel: ``redis+sentinel://`` URLs into sentinel-managed clients.
+
+``redis+sentinel://[user:password@]host:port[,host:port...]/service[/db][?options]``
+names the sentinels to ask, the monitored service and the db. The client is
+redis-py's ``Sentinel.master_for``: every new connection asks the sentinels
+for the current master, and a connection that finds its server demoted to a
+replica (READONLY) is closed and raises ``ConnectionError``, so a retried or
+repeated command reaches the new master. ``rediss+sentinel://`` turns TLS on
+for the Redis servers and the sentinels alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelConnectionPool
+
+from .errors import ConfigurationError
+
+SCHEMES = ("redis+sentinel://", "rediss+sentinel://")
+_TRUE = {"1", "true", "yes", "on"}
+_FLOATS = ("socket_timeout", "socket_connect_timeout")
+_TLS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs")
+_SENTINEL_DEFAULTS: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+
+
+@dataclass
+class SentinelURL:
+    """The parts of a ``redis+sentinel://`` URL, secrets kept out of ``str``."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int = 0
+    namespace: str | None = None
+    redis_kwargs: dict[str, Any] = field(default_factory=dict)
+    sentinel_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return describe_parts(self.sentinels, self.service, self.db,
+                              bool(self.redis_kwargs.get("ssl")))
+
+
+def describe_parts(sentinels: list[tuple[str, int]], service: str, db: int, tls: bool) -> str:
+    """Return the display form of a sentinel setup (never a password)."""
+    hosts = ",".join(f"{h}:{p}" for h, p in sentinels)
+    return f"{'rediss' if tls else 'redis'}+sentinel://{hosts}/{service}/{db}"
+
+
+def _hosts(netloc: str, url: str) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    for item in netloc.split(","):
+        host, sep, port = item.strip().rpartition(":")
+        if not sep:
+            host, port = item.strip(), "26379"
+        host = host.strip("[]")
+        if not host or not port.isdigit():
+            raise ConfigurationError(f"bad sentinel address {item!r} in {url!r} (use host:port)")
+        found.append((host, int(port)))
+    return found
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in _TRUE
+
+
+def parse(url: str) -> SentinelURL:
+    """Split a sentinel URL into sentinels, service, db and options."""
+    tls = url.startswith("rediss+")
+    parts = urlsplit(url)
+    userinfo, _, netloc = parts.netloc.rpartition("@")
+    shown = f"{url.split('://')[0]}://{netloc}{parts.path}"
+    segments = [s for s in parts.path.split("/") if s]
+    if not netloc or not segments or len(segments) > 2:
+        raise ConfigurationError(
+            f"bad sentinel URL {shown!r}: use redis+sentinel://host:port[,host:port]/service[/db]")
+    if len(segments) == 2 and not segments[1].isdigit():
+        raise ConfigurationError(f"bad sentinel URL {shown!r}: db {segments[1]!r} is not a number")
+    config = SentinelURL(_hosts(netloc, shown), unquote(segments[0]),
+                         int(segments[1]) if len(segments) == 2 else 0)
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        config.redis_kwargs.update(username=unquote(user) or None, password=unquote(password) or None)
+    _options(config, parse_qsl(parts.query, keep_blank_values=True), tls, shown)
+    return config
+
+
+def _options(config: SentinelURL, query: list[tuple[str, str]], tls: bool, shown: str) -> None:
+    """Apply the query options to the Redis and sentinel connection settings."""
+    r, s = config.redis_kwargs, config.sentinel_kwargs
+    if tls:
+        r["ssl"] = s["ssl"] = True
+    for name, value in query:
+        if name == "namespace":
+            config.namespace = value or None
+        elif name == "ssl":
+            r["ssl"] = _bool(value)
+        elif name == "sentinel_ssl":
+            s["ssl"] = _bool(value)
+        elif name in ("sentinel_password", "sentinel_username"):
+            s[name.removeprefix("sentinel_")] = value
+        elif name in _TLS:
+            r[name] = s[name] = value
+        elif name in _FLOATS or name.removeprefix("sentinel_") in _FLOATS:
+            try:
+                number = float(value)
+            except ValueError:
+                raise ConfigurationError(f"bad sentinel URL {shown!r}: {name}={value!r} is not a number") \
+                    from None
+            (s if name.startswith("sentinel_") else r)[name.removeprefix("sentinel_")] = number
+        else:
+            raise ConfigurationError(f"bad sentinel URL {shown!r}: unknown option {name!r}")
+
+
+def client(config: SentinelURL, options: dict[str, Any]) -> redis.Redis:
+    """Return a master client for the service, managed by the sentinels.
+
+    A sentinel that does not answer is skipped at once (no retry, short
+    timeouts): asking the next one is the retry.
+    """
+    sentinel_kwargs = {**_SENTINEL_DEFAULTS, "retry": Retry(NoBackoff(), 0),
+                       **config.sentinel_kwargs}
+    manager = Sentinel(config.sentinels, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+    kwargs = {**options, **config.redis_kwargs, "db": config.db}
+    master: redis.Redis = manager.master_for(config.service, **kwargs)  # type: ignore[no-untyped-call]
+    return master
+
+
+def is_managed(pool: Any) -> TypeGuard[SentinelConnectionPool]:
+    """Tell whether a connection pool is a sentinel-managed one."""
+    return isinstance(pool, SentinelConnectionPool)
+
+
+def clone(pool: SentinelConnectionPool, kwargs: dict[str, Any]) -> redis.Redis:
+    """Return a client with a new pool that still asks the same sentinels."""
+    kwargs = {k: v for k, v in kwargs.items() if k != "connection_pool"}
+    return redis.Redis(connection_pool=SentinelConnectionPool(  # type: ignore[no-untyped-call]
+        pool.service_name, pool.sentinel_manager, connection_class=pool.connection_class,
+        is_master=pool.is_master, check_connection=pool.check_connection, **kwargs))
+
+
+def describe(pool: SentinelConnectionPool) -> str:
+    """Return the display form of a sentinel-managed pool."""
+    hosts = []
+    for node in pool.sentinel_manager.sentinels:
+        kw = node.connection_pool.connection_kwargs
+        hosts.append((str(kw.get("host", "localhost")), int(kw.get("port", 26379))))
+    tls = "ssl" in pool.connection_class.__name__.lower()
+    return describe_parts(hosts, pool.service_name, int(pool.connection_kwargs.get("db", 0)), tls)
