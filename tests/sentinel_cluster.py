@@ -102,14 +102,16 @@ class SentinelCluster:
             return False
 
     def _replica_in_sync(self) -> bool:
-        master = self.master()
+        """True when the other server replicates from the master, link up and caught up."""
+        master, replica = self.master(), self.replica()
         try:
-            info = master.raw().info("replication")
+            offset = master.raw().info("replication")["master_repl_offset"]
+            info = replica.raw().info("replication")
         except redis.exceptions.ConnectionError:
             return False
-        return info.get("role") == "master" and any(
-            isinstance(v, dict) and v.get("state") == "online" for k, v in info.items()
-            if k.startswith("slave"))
+        return (info.get("role") == "slave" and int(info.get("master_port", 0)) == master.port
+                and info.get("master_link_status") == "up"
+                and int(info.get("slave_repl_offset", -1)) >= int(offset))
 
     def failover(self) -> float:
         """Run SENTINEL FAILOVER; return seconds until every sentinel names the new master."""
@@ -136,7 +138,9 @@ class SentinelCluster:
         old.proc.wait(10)
         self._wait_new_master(old.port)
         elapsed = time.monotonic() - start
-        old.extra = (*_REPL,)  # it comes back as a master; the sentinels demote it
+        # Back as a replica of the new master, as its config file (rewritten by the
+        # sentinels in a real setup) would say; these servers run without one.
+        old.extra = (*_REPL, "--replicaof", "127.0.0.1", str(self.master_port()))
         old.start()
         wait_for(self._ready, timeout=30, step=0.1)
         return elapsed

@@ -20,6 +20,6 @@ class Mark:
             time.sleep(seconds)
         fd = os.open(os.environ["SENTINEL_TEST_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, f"{tag}\n".encode())
+            os.write(fd, f"{tag} {time.time():.3f}\n".encode())
         finally:
             os.close(fd)
