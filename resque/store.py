@@ -366,8 +366,9 @@ class HotCycle:
     The worker's hot path: no pool checkout, no retry (a retried call
     could reserve a job twice), about a third of ``Script.__call__``'s
     cost. NOSCRIPT means the script did not run: load it, call again.
-    A connection error leaves the connection closed; the next call
-    reconnects. One thread only.
+    A connection error gives the connection back to the pool; the next
+    call takes one through the pool, which connects it (a sentinel pool
+    asks for the current master first). One thread only.
     """
 
     def __init__(self, client: Any, script: Script):
@@ -382,10 +383,18 @@ class HotCycle:
         command = ("EVALSHA", self._script.sha, len(keys), *keys, *args)
         packed = [_pack(command)] if _pack is not None else conn.pack_command(*command)
         try:
-            conn.send_packed_command(packed, False)
-            return conn.read_response()
-        except redis.exceptions.NoScriptError:
-            conn.send_packed_command(conn.pack_command("SCRIPT", "LOAD", self._script.script), False)
-            conn.read_response()
-            conn.send_packed_command(packed, False)
-            return conn.read_response()
+            try:
+                conn.send_packed_command(packed, False)
+                return conn.read_response()
+            except redis.exceptions.NoScriptError:
+                conn.send_packed_command(conn.pack_command("SCRIPT", "LOAD", self._script.script), False)
+                conn.read_response()
+                conn.send_packed_command(packed, False)
+                return conn.read_response()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            # send_packed_command would reconnect to the address it had: a
+            # demoted master. Reconnecting through the pool finds the new one.
+            self._conn = None
+            conn.disconnect()
+            self._pool.release(conn)
+            raise

