@@ -15,6 +15,10 @@ from typing import Any, TypeGuard
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
@@ -115,23 +119,29 @@ def _options(config: SentinelURL, query: list[tuple[str, str]], tls: bool, shown
             raise ConfigurationError(f"bad sentinel URL {shown!r}: unknown option {name!r}")
 
 
-def client(config: SentinelURL, options: dict[str, Any]) -> redis.Redis:
+def client(config: SentinelURL, options: dict[str, Any], factory: Any = redis.Redis) -> Any:
     """Return a master client for the service, managed by the sentinels.
 
-    A sentinel that does not answer is skipped at once (no retry, short
-    timeouts): asking the next one is the retry.
+    ``factory`` is ``redis.Redis`` or ``redis.asyncio.Redis``. A sentinel
+    that does not answer is skipped at once (no retry, short timeouts):
+    asking the next one is the retry.
     """
-    sentinel_kwargs = {**_SENTINEL_DEFAULTS, "retry": Retry(NoBackoff(), 0),
-                       **config.sentinel_kwargs}
-    manager = Sentinel(config.sentinels, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+    asyncio = issubclass(factory, redis.asyncio.Redis)
+    retry = AsyncRetry(NoBackoff(), 0) if asyncio else Retry(NoBackoff(), 0)
+    sentinel_kwargs = {**_SENTINEL_DEFAULTS, "retry": retry, **config.sentinel_kwargs}
+    manager: Any = (AsyncSentinel if asyncio else Sentinel)(config.sentinels, sentinel_kwargs=sentinel_kwargs)
     kwargs = {**options, **config.redis_kwargs, "db": config.db}
-    master: redis.Redis = manager.master_for(config.service, **kwargs)  # type: ignore[no-untyped-call]
-    return master
+    return manager.master_for(config.service, redis_class=factory, **kwargs)
 
 
 def is_managed(pool: Any) -> TypeGuard[SentinelConnectionPool]:
-    """Tell whether a connection pool is a sentinel-managed one."""
+    """Tell whether a (blocking) connection pool is a sentinel-managed one."""
     return isinstance(pool, SentinelConnectionPool)
+
+
+def is_managed_any(pool: Any) -> bool:
+    """Tell whether a blocking or asyncio pool is a sentinel-managed one."""
+    return isinstance(pool, (SentinelConnectionPool, AsyncSentinelPool))
 
 
 def clone(pool: SentinelConnectionPool, kwargs: dict[str, Any]) -> redis.Redis:
@@ -142,7 +152,7 @@ def clone(pool: SentinelConnectionPool, kwargs: dict[str, Any]) -> redis.Redis:
         is_master=pool.is_master, check_connection=pool.check_connection, **kwargs))
 
 
-def describe(pool: SentinelConnectionPool) -> str:
+def describe(pool: Any) -> str:
     """Return the display form of a sentinel-managed pool."""
     hosts = []
     for node in pool.sentinel_manager.sentinels:

@@ -125,3 +125,28 @@ def test_cli_and_env_take_a_sentinel_url(cluster, monkeypatch):
     out = CliRunner().invoke(main, ["info"])
     assert out.exit_code == 0, out.output
     assert "redis+sentinel://127.0.0.1:" in out.output and "pending      1" in out.output
+
+
+def test_asyncio_client_takes_a_sentinel_url_and_follows_a_failover(cluster):
+    import asyncio
+
+    from redis.asyncio.sentinel import SentinelConnectionPool as AsyncPool
+
+    from resque.aio import Resque as AsyncResque
+
+    async def scenario() -> list[int]:
+        client = AsyncResque(cluster.url, "aio", registry=Registry())
+        await client.connect()
+        try:
+            assert isinstance(client.redis.connection_pool, AsyncPool)
+            assert client.redis_id.startswith("redis+sentinel://127.0.0.1:")
+            await client.redis.delete("aio:queue:q")
+            await client.enqueue_to("q", "A", 1)
+            await asyncio.to_thread(cluster.failover)
+            await client.enqueue_to("q", "A", 2)
+            return [await client.redis.llen("aio:queue:q")]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == [2]
+    assert cluster.master().raw().llen("aio:queue:q") == 2

@@ -14,7 +14,7 @@ from ..client import set_client
 from ..errors import ResqueError
 from ..queues import QueueList
 from ..worker import Worker, WorkerOptions
-from .apps import load_apps
+from .apps import load_apps, setup_worker
 from .daemon import Pidfile, daemonize
 from .main import CliConfig, main, setup_logging
 
@@ -96,7 +96,7 @@ def work(ctx: click.Context, /, queues: str | None, background: bool | None, pid
         return
     config = ctx.find_object(CliConfig) or CliConfig()
     client = config.client()
-    load_apps(params["apps"], client.registry, params["allow"])
+    modules = load_apps(params["apps"], client.registry, params["allow"])
     _ping(client)
     pid = Pidfile(pidfile)
     pid.check()
@@ -104,6 +104,10 @@ def work(ctx: click.Context, /, queues: str | None, background: bool | None, pid
     setup_logging(_verbosity(params["verbose"]), params["quiet"])
     set_client(client)  # jobs and hooks calling resque.enqueue use the worker's Redis
     worker = Worker(qlist, client, options)
+    try:
+        setup_worker(modules, worker)
+    except ResqueError as exc:
+        raise click.ClickException(str(exc)) from None
     worker.register_signal_handlers()  # before the caller is released: an early QUIT is honoured
     with pid:
         if ready is not None:
