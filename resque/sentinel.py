@@ -10,6 +10,7 @@ for the Redis servers and the sentinels alike.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -21,7 +22,7 @@ from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelConnectionPool
+from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 
 from .errors import ConfigurationError
 
@@ -30,6 +31,43 @@ _TRUE = {"1", "true", "yes", "on"}
 _FLOATS = ("socket_timeout", "socket_connect_timeout")
 _TLS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs")
 _SENTINEL_DEFAULTS: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+MASTER_CHECK_INTERVAL = 1.0
+
+
+class CheckedSentinelPool(SentinelConnectionPool):
+    """A sentinel pool that asks the sentinels for the master at most once a second.
+
+    redis-py asks only when it opens a connection, so a long-lived
+    connection keeps writing to a master that a ``SENTINEL FAILOVER`` has
+    replaced until the sentinels demote it (up to their 10 s INFO period);
+    Redis then drops those writes. Asking again every second and closing
+    connections to the old master shortens that window to about a second.
+    """
+
+    def __init__(self, service_name: str, sentinel_manager: Any, **kwargs: Any):
+        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
+        self._next_check = 0.0
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        self.master_changed()
+        return super().get_connection(*args, **kwargs)
+
+    def master_changed(self) -> bool:
+        """Ask the sentinels (at most once a second); tell whether the master moved.
+
+        On a move redis-py closes the idle connections; one in use is
+        closed when it comes back to the pool.
+        """
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + MASTER_CHECK_INTERVAL
+        known = self.master_address
+        try:
+            address = self.get_master_address()  # type: ignore[no-untyped-call]
+        except MasterNotFoundError:
+            return False  # no sentinel answers: keep what we have
+        return known is not None and address != known
 
 
 @dataclass
@@ -131,6 +169,8 @@ def client(config: SentinelURL, options: dict[str, Any], factory: Any = redis.Re
     sentinel_kwargs = {**_SENTINEL_DEFAULTS, "retry": retry, **config.sentinel_kwargs}
     manager: Any = (AsyncSentinel if asyncio else Sentinel)(config.sentinels, sentinel_kwargs=sentinel_kwargs)
     kwargs = {**options, **config.redis_kwargs, "db": config.db}
+    if not asyncio:
+        kwargs["connection_pool_class"] = CheckedSentinelPool
     return manager.master_for(config.service, redis_class=factory, **kwargs)
 
 
@@ -147,7 +187,7 @@ def is_managed_any(pool: Any) -> bool:
 def clone(pool: SentinelConnectionPool, kwargs: dict[str, Any]) -> redis.Redis:
     """Return a client with a new pool that still asks the same sentinels."""
     kwargs = {k: v for k, v in kwargs.items() if k != "connection_pool"}
-    return redis.Redis(connection_pool=SentinelConnectionPool(  # type: ignore[no-untyped-call]
+    return redis.Redis(connection_pool=type(pool)(
         pool.service_name, pool.sentinel_manager, connection_class=pool.connection_class,
         is_master=pool.is_master, check_connection=pool.check_connection, **kwargs))
 

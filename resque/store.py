@@ -461,9 +461,14 @@ class HotCycle:
         self._pool = client.connection_pool
         self._script = script
         self._conn: Any = None
+        # A sentinel pool's check (once a second) that the master has not moved.
+        self._moved = getattr(self._pool, "master_changed", None)
 
     def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Reply:
         conn = self._conn
+        if conn is not None and self._moved is not None and self._moved():
+            self._drop(conn)
+            conn = None
         if conn is None:
             conn = self._conn = self._pool.get_connection()
         command = ("EVALSHA", self._script.sha, len(keys), *keys, *args)
@@ -480,7 +485,10 @@ class HotCycle:
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
             # send_packed_command would reconnect to the address it had: a
             # demoted master. Reconnecting through the pool finds the new one.
-            self._conn = None
-            conn.disconnect()
-            self._pool.release(conn)
+            self._drop(conn)
             raise
+
+    def _drop(self, conn: Any) -> None:
+        self._conn = None
+        conn.disconnect()
+        self._pool.release(conn)

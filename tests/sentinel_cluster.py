@@ -113,6 +113,10 @@ class SentinelCluster:
                 and info.get("master_link_status") == "up"
                 and int(info.get("slave_repl_offset", -1)) >= int(offset))
 
+    def sync(self) -> None:
+        """Wait until the replica acknowledged every write so far (WAIT)."""
+        assert int(self.master().raw().execute_command("WAIT", 1, 10000)) == 1
+
     def failover(self) -> float:
         """Run SENTINEL FAILOVER; return seconds until every sentinel names the new master."""
         old = self.master_port()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 import redis
@@ -11,8 +12,9 @@ from redis.sentinel import SentinelConnectionPool
 from resque import ConfigurationError, Registry, Resque
 from resque.cli import main
 from resque.connection import clone_client, connect
-from resque.sentinel import parse
-from tests.sentinel_cluster import SentinelCluster
+from resque.sentinel import MASTER_CHECK_INTERVAL, parse
+from tests.helpers import wait_for
+from tests.sentinel_cluster import SERVICE, SentinelCluster
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,7 @@ def test_client_talks_to_the_master_and_follows_a_failover(cluster):
     assert hot.ping()
     port = cluster.master_port()
     assert client.redis.connection_pool.get_master_address()[1] == port
+    cluster.sync()
     cluster.failover()
     client.enqueue_to("q", "A", 2)  # the old connection meets READONLY, reconnects, retries
     try:
@@ -142,6 +145,7 @@ def test_asyncio_client_takes_a_sentinel_url_and_follows_a_failover(cluster):
             assert client.redis_id.startswith("redis+sentinel://127.0.0.1:")
             await client.redis.delete("aio:queue:q")
             await client.enqueue_to("q", "A", 1)
+            await asyncio.to_thread(cluster.sync)
             await asyncio.to_thread(cluster.failover)
             await client.enqueue_to("q", "A", 2)
             return [await client.redis.llen("aio:queue:q")]
@@ -150,3 +154,17 @@ def test_asyncio_client_takes_a_sentinel_url_and_follows_a_failover(cluster):
 
     assert asyncio.run(scenario()) == [2]
     assert cluster.master().raw().llen("aio:queue:q") == 2
+
+
+def test_pooled_connections_leave_a_replaced_master_before_the_sentinels_demote_it(cluster):
+    client = Resque(cluster.url, "moved", registry=Registry())
+    client.redis.delete("moved:x")
+    client.redis.rpush("moved:x", 1)
+    cluster.sync()  # this test is about the switch, not about asynchronous replication
+    old = cluster.master_port()
+    assert cluster.sentinels[0].client().execute_command("SENTINEL FAILOVER", SERVICE)
+    cluster._wait_new_master(old)  # the sentinels name the new master; the old one still accepts writes
+    time.sleep(MASTER_CHECK_INTERVAL)
+    client.redis.rpush("moved:x", 2)
+    assert cluster.master().raw().lrange("moved:x", 0, -1) == [b"1", b"2"]
+    wait_for(cluster._ready, timeout=30, step=0.1)

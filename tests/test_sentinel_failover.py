@@ -83,6 +83,7 @@ def test_workers_web_and_enqueuer_follow_failover_and_kill_of_the_master(cluster
                 client.enqueue_to("sentinel", "SentinelMark", f"{step}-{i}", 0.01)
                 sent.append(f"{step}-{i}")
             if fault is not None:
+                cluster.sync()  # asynchronous replication's own window is the soak's business
                 fault()  # jobs are being worked on while the master changes
             client.enqueue_to("idle", "SentinelMark", f"idle-{step}")  # no worker polls it
             # the web UI reads the new master (a request may still meet the old connection)
@@ -118,6 +119,7 @@ def test_job_reserved_before_a_failover_is_never_lost_and_the_worker_finds_the_n
         client.enqueue_to("sentinel", "SentinelMark", "long", 2.5)
         wait_for(lambda: client.working(), timeout=20)  # reserved: recorded under the worker
         old = cluster.master_port()
+        cluster.sync()
         cluster.failover()
         assert cluster.master_port() != old
         client.enqueue_to("sentinel", "SentinelMark", "after")
