@@ -19,6 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from resque import Registry, Resque
 from tests.helpers import wait_for
 from tests.sentinel_cluster import SentinelCluster
@@ -34,6 +36,7 @@ def _lines(path: Path) -> list[list[str]]:
     return [line.split() for line in path.read_text().splitlines() if line.strip()]
 
 
+@pytest.mark.timeout(max(120, 120 + JOBS // 25))
 def test_jobs_survive_three_failovers(tmp_path):
     cluster = SentinelCluster()
     acklog, runlog = tmp_path / "acked.log", tmp_path / "performed.log"

@@ -13,6 +13,7 @@ or runs a hook.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import os
 import select
@@ -93,6 +94,7 @@ class Pool:
         self._title()
         self.config = self.load()
         self._install_signals()
+        gc.freeze()  # the app's objects stay out of the workers' collections: fewer copied pages
         try:
             self.maintain()
             self.state = "managing"
