@@ -31,17 +31,17 @@ _TRUE = {"1", "true", "yes", "on"}
 _FLOATS = ("socket_timeout", "socket_connect_timeout")
 _TLS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs")
 _SENTINEL_DEFAULTS: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
-MASTER_CHECK_INTERVAL = 1.0
+MASTER_CHECK_INTERVAL = 0.5
 
 
 class CheckedSentinelPool(SentinelConnectionPool):
-    """A sentinel pool that asks the sentinels for the master at most once a second.
+    """A sentinel pool that asks the sentinels for the master at most twice a second.
 
     redis-py asks only when it opens a connection, so a long-lived
     connection keeps writing to a master that a ``SENTINEL FAILOVER`` has
     replaced until the sentinels demote it (up to their 10 s INFO period);
     Redis then drops those writes. Asking again every second and closing
-    connections to the old master shortens that window to about a second.
+    connections to the old master shortens that window to about half a second.
     """
 
     def __init__(self, service_name: str, sentinel_manager: Any, **kwargs: Any):
@@ -53,7 +53,7 @@ class CheckedSentinelPool(SentinelConnectionPool):
         return super().get_connection(*args, **kwargs)
 
     def master_changed(self) -> bool:
-        """Ask the sentinels (at most once a second); tell whether the master moved.
+        """Ask the sentinels (at most twice a second); tell whether the master moved.
 
         On a move redis-py closes the idle connections; one in use is
         closed when it comes back to the pool.

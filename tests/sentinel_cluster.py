@@ -117,13 +117,23 @@ class SentinelCluster:
         """Wait until the replica acknowledged every write so far (WAIT)."""
         assert int(self.master().raw().execute_command("WAIT", 1, 10000)) == 1
 
-    def failover(self) -> float:
-        """Run SENTINEL FAILOVER; return seconds until every sentinel names the new master."""
-        old = self.master_port()
+    def failover(self, demote: bool = True) -> float:
+        """Run SENTINEL FAILOVER; return seconds until every sentinel names the new master.
+
+        The sentinels demote the old master only at their next look at it
+        (INFO every 10 s); ``demote`` does it for them at once (the same
+        REPLICAOF, with CLIENT KILL as they send it) so tests need not wait.
+        """
+        old = self.master()
         start = time.monotonic()
         wait_for(lambda: self._try_failover(), timeout=30, step=0.2)
-        self._wait_new_master(old)
+        self._wait_new_master(old.port)
         elapsed = time.monotonic() - start
+        if demote:
+            with old.raw().pipeline() as pipe:
+                pipe.replicaof("127.0.0.1", self.master_port())
+                pipe.execute_command("CLIENT KILL", "TYPE", "normal")
+                pipe.execute()
         wait_for(self._ready, timeout=30, step=0.1)
         return elapsed
 

@@ -55,6 +55,8 @@ def start_workers(env, count=2, *extra):
 
 
 def stop(proc):
+    if proc.poll() is not None:
+        return
     proc.terminate()
     try:
         proc.wait(20)
@@ -135,3 +137,28 @@ def test_job_reserved_before_a_failover_is_never_lost_and_the_worker_finds_the_n
         assert child_pids(sup.pid) == workers
     finally:
         stop(sup)
+
+
+def test_pool_workers_forked_from_a_sentinel_client_follow_a_failover(cluster, env, tmp_path):
+    config = tmp_path / "resque-pool.yml"
+    config.write_text("sentinel: 2\n")
+    pool = subprocess.Popen([sys.executable, "-m", "resque", "pool", "-c", str(config), "-A",
+                             "tests.sentinel_jobs", "--interval", "0.1", "--requeue-orphans"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        workers = sorted(wait_for(lambda: len(child_pids(pool.pid)) == 2 and child_pids(pool.pid),
+                                  timeout=20))
+        client = Resque(cluster.url, registry=Registry())
+        wait_for(lambda: len(client.workers()) == 2, timeout=20)
+        for i in range(20):
+            client.enqueue_to("sentinel", "SentinelMark", f"before-{i}", 0.01)
+        cluster.sync()
+        cluster.failover()
+        for i in range(20):
+            client.enqueue_to("sentinel", "SentinelMark", f"after-{i}")
+        wanted = {f"{when}-{i}" for when in ("before", "after") for i in range(20)}
+        wait_for(lambda: set(performed(env)) >= wanted, timeout=60)
+        assert sorted(child_pids(pool.pid)) == workers
+        assert client.failure.count() == 0
+    finally:
+        stop(pool)

@@ -24,6 +24,7 @@ import pytest
 from resque import Registry, Resque
 from tests.helpers import wait_for
 from tests.sentinel_cluster import SentinelCluster
+from tests.test_sentinel_failover import stop
 from tests.test_soak import child_pids
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +59,10 @@ def test_jobs_survive_three_failovers(tmp_path):
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(enq)
         windows = []
-        for fraction, fault in ((0.25, cluster.failover), (0.5, cluster.kill_master),
-                                (0.75, cluster.failover)):
+        def failover() -> float:
+            return cluster.failover(demote=False)  # the sentinels' own timing
+
+        for fraction, fault in ((0.25, failover), (0.5, cluster.kill_master), (0.75, failover)):
             wait_for(lambda: len(acklog.read_text().splitlines()) >= JOBS * fraction,
                      timeout=max(60, JOBS / 50), step=0.05)
             begin = time.time()
@@ -108,10 +111,5 @@ def test_jobs_survive_three_failovers(tmp_path):
         assert sorted(child_pids(sup.pid)) == workers  # no worker crashed or was restarted
     finally:
         for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(proc)
         cluster.cleanup()
