@@ -40,7 +40,7 @@ class CheckedSentinelPool(SentinelConnectionPool):
     redis-py asks only when it opens a connection, so a long-lived
     connection keeps writing to a master that a ``SENTINEL FAILOVER`` has
     replaced until the sentinels demote it (up to their 10 s INFO period);
-    Redis then drops those writes. Asking again every second and closing
+    Redis then drops those writes. Asking again every half second and closing
     connections to the old master shortens that window to about half a second.
     """
 
