@@ -17,6 +17,8 @@ from .errors import JobNotAllowed, NoClassError, NoQueueError
 HOOK_PREFIXES = (
     "before_enqueue", "after_enqueue", "before_dequeue", "after_dequeue",
     "before_perform", "around_perform", "after_perform", "on_failure",
+    # resque-scheduler's, run by resque.scheduler when it schedules and moves jobs
+    "before_schedule", "after_schedule", "before_delayed_enqueue",
 )
 
 
@@ -137,7 +139,9 @@ class Registry:
         return sorted(self._by_name)
 
     def spec_for(self, job: Any) -> JobSpec:
-        """Return the spec of a job given as a registered object or a class."""
+        """Return the spec of a job given as a registered object, a class or a spec."""
+        if isinstance(job, JobSpec):
+            return job
         spec = self._by_target.get(id(job)) or getattr(job, "__resque_job__", None)
         if isinstance(spec, JobSpec):
             return spec
