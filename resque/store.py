@@ -61,6 +61,10 @@ def shown_text(raw: Any) -> str | None:
 
 
 def _transact(conn: Any, sequence: tuple[tuple[Any, ...], ...]) -> Any:
+    # connect() first: a retry after an error must reconnect the way the pool
+    # does (a sentinel connection asks for the current master), not to the
+    # address it had, as send_packed_command would.
+    conn.connect()
     conn.send_packed_command(pack_transaction(conn, sequence), False)
     try:
         for _ in range(len(sequence) + 1):
@@ -489,7 +493,7 @@ class HotCycle:
         self._pool = client.connection_pool
         self._script = script
         self._conn: Any = None
-        # A sentinel pool's check (once a second) that the master has not moved.
+        # A sentinel pool's check (twice a second) that the master has not moved.
         self._moved = getattr(self._pool, "master_changed", None)
 
     def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Reply:

@@ -14,7 +14,7 @@ from resque.cli import main
 from resque.connection import clone_client, connect
 from resque.sentinel import MASTER_CHECK_INTERVAL, parse
 from tests.helpers import wait_for
-from tests.sentinel_cluster import SERVICE, SentinelCluster
+from tests.sentinel_cluster import SentinelCluster
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +162,24 @@ def test_pooled_connections_leave_a_replaced_master_before_the_sentinels_demote_
     client.redis.rpush("moved:x", 1)
     cluster.sync()  # this test is about the switch, not about asynchronous replication
     old = cluster.master_port()
-    assert cluster.sentinels[0].client().execute_command("SENTINEL FAILOVER", SERVICE)
+    wait_for(cluster._try_failover, timeout=30, step=0.2)  # SENTINEL FAILOVER, once it is accepted
     cluster._wait_new_master(old)  # the sentinels name the new master; the old one still accepts writes
     time.sleep(MASTER_CHECK_INTERVAL)
     client.redis.rpush("moved:x", 2)
     assert b"2" in cluster.master().raw().lrange("moved:x", 0, -1)  # written to the new master
+    wait_for(cluster._ready, timeout=30, step=0.1)
+
+
+def test_a_retried_enqueue_reaches_the_new_master_not_the_demoted_one(cluster):
+    client = Resque(cluster.url, "retry", registry=Registry())
+    client.redis.delete("retry:queue:q")
+    client.enqueue_to("q", "A", 1)  # a pooled connection to the current master
+    client.redis.connection_pool._next_check = float("inf")  # as if checked a moment ago
+    old = cluster.master()
+    cluster.sync()
+    wait_for(cluster._try_failover, timeout=30, step=0.2)  # SENTINEL FAILOVER, once it is accepted
+    cluster._wait_new_master(old.port)
+    old.raw().replicaof("127.0.0.1", cluster.master_port())  # demoted, our connection kept
+    client.enqueue_to("q", "A", 2)  # READONLY, then a retry that must ask the sentinels
+    assert cluster.master().raw().llen("retry:queue:q") == 2
     wait_for(cluster._ready, timeout=30, step=0.1)
