@@ -351,3 +351,8 @@ def test_queues_option_is_refused(pool):
     out = subprocess.run([sys.executable, "-m", "resque", "pool", "-q", "high"], cwd=ROOT, env=pool.env,
                          capture_output=True, timeout=30)
     assert out.returncode == 2 and b"from the config file" in out.stderr
+
+
+def test_queue_in_the_environment_is_left_to_resque_work(pool, r):
+    pool.start("high: 1\n", count=1, QUEUE="low")
+    wait_for(lambda: registered(r) == ["high"])

@@ -45,8 +45,9 @@ def pool(ctx: click.Context, /, queues: str | None, config_file: str | None, env
          stop_timeout: float | None, max_memory: int | None, memory_interval: float,
          spawn_delay: float, **params: Any) -> None:
     """Fork workers per the resque-pool config; supervise them (HUP, QUIT, INT, TERM)."""
-    if queues:
+    if queues and ctx.get_parameter_source("queues") == click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("the pool takes its queues from the config file, not --queues")
+    # QUEUE/QUEUES in the environment are for 'resque work'; the config file decides here.
     load = _loader(config_file, env, params)
     try:
         load()  # a bad file is one error now, not a pool that starts empty
