@@ -2,37 +2,19 @@
 from __future__ import annotations
 
 import logging
-import signal
 
 import pytest
 
 from resque import Registry, Resque, _accel
-from resque.client import default_registry
 from resque.keys import TIMING_CLASS_CAP
 from resque.timing import Timing, bucket_of
 from resque.worker import Worker, WorkerOptions
 from tests import jobs
+from tests.test_worker import _env, rq  # noqa: F401 - fixtures: both hot loops, signals restored
 
 
 def reads_served(r) -> int:
     return int(r.info("stats")["total_reads_processed"])
-
-
-@pytest.fixture(autouse=True)
-def _env(redis_url, monkeypatch, impl):
-    monkeypatch.setenv("RESQUE_REDIS_URL", redis_url)
-    monkeypatch.setattr(jobs, "_conn", None)
-    monkeypatch.setattr(_accel, "run_loop", impl.run_loop)
-    saved = {s: signal.getsignal(s) for s in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT,
-                                               signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)}
-    yield
-    for s, h in saved.items():
-        signal.signal(s, h)
-
-
-@pytest.fixture
-def rq(r):
-    return Resque(r, registry=default_registry)
 
 
 def drain(rq, fork=False, **opts):
