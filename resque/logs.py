@@ -16,8 +16,6 @@ import logging
 import time
 from typing import Any
 
-JOB_FIELDS = ("worker", "queue", "class", "duration", "outcome")
-TEXT_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 FORMATS = ("text", "json")
 
 
@@ -39,12 +37,3 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False, default=str)
-
-
-def formatter(kind: str, verbose: int = 0) -> logging.Formatter:
-    """Return the formatter for ``--log-format`` ``kind``."""
-    if kind == "json":
-        return JsonFormatter()
-    if kind != "text":
-        raise ValueError(f"unknown log format {kind!r}; use one of {', '.join(FORMATS)}")
-    return logging.Formatter(TEXT_FORMAT if verbose > 1 else "%(message)s")
