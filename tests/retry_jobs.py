@@ -140,3 +140,22 @@ def locked(tag: str, seconds: float = 0.0) -> None:
         time.sleep(seconds)
     finally:
         r.delete(f"inside:{tag}")
+
+
+@job(queue="lock_q", name="Waiting", registry=REGISTRY, lock=Lock(on_locked="wait", wait=20))
+def waiting(tag: str, seconds: float = 0.0) -> None:
+    locked(tag, seconds)
+
+
+@job(queue="lock_q", name="Dropping", registry=REGISTRY, lock=Lock(on_locked="drop"))
+def dropping(tag: str) -> None:
+    count_run(tag)
+
+
+@job(queue="lock_q", name="Unique", registry=REGISTRY, lock=Lock(queued=True))
+def unique(tag: str, die: bool = False) -> None:
+    count_run(tag)
+    if die:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if tag.startswith("fail"):
+        raise Broken(tag)
