@@ -29,6 +29,7 @@ from ..errors import ConfigurationError
 from ..registry import JobSpec
 from ..scheduler import push_delayed
 from .context import current_queue, job_name, plugin_store, spec_of
+from .keys import PluginKeys
 from .ruby import sha1_identifier
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class Retry:
     def retry_name(self, class_name: str, args: list[Any]) -> str:
         """Return the retry key of a job, without the namespace."""
         ident = self.identifier(*args) if self.identifier else sha1_identifier(args)
-        return plugin_store(self._client()).keys.retry_name(class_name, ident)
+        return PluginKeys.retry_name(class_name, ident)
 
     def succeeded(self, class_name: str, args: list[Any]) -> None:
         """Forget the attempt counter after a successful perform (one DEL)."""
