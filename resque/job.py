@@ -7,9 +7,9 @@ from contextvars import ContextVar
 from typing import Any, Callable
 
 from ._accel import decode_payload, encode_payload
-from .errors import DontPerform, JobNotAllowed, ResqueError
+from .errors import DontPerform, JobNotAllowed, PayloadError, ResqueError
 from .failure.base import FailureBackend
-from .payload import job_args, job_class
+from .payload import UNDECODABLE, job_args, job_class
 from .registry import JobSpec, Registry, short_repr
 
 logger = logging.getLogger(__name__)
@@ -53,13 +53,18 @@ def _call(spec: JobSpec, args: list[Any]) -> Any:
 
 
 class Job:
-    """A job taken from a queue: the queue name and the decoded payload."""
+    """A job taken from a queue: the queue name and the decoded payload.
 
-    __slots__ = ("queue", "payload", "_spec", "_failed")
+    ``raw`` is the payload's JSON exactly as it was queued, when known; a
+    failure record then keeps those bytes instead of re-encoding them.
+    """
 
-    def __init__(self, queue: str, payload: Any):
+    __slots__ = ("queue", "payload", "raw", "_spec", "_failed")
+
+    def __init__(self, queue: str, payload: Any, raw: bytes | None = None):
         self.queue = queue
         self.payload = payload
+        self.raw = raw
         self._spec: JobSpec | None = None
         self._failed = False
 
@@ -77,6 +82,9 @@ class Job:
     def spec(self, registry: Registry) -> JobSpec:
         """Resolve the payload's class name, or raise ``JobNotAllowed``."""
         if self._spec is None:
+            if self.name == UNDECODABLE:
+                raise PayloadError(f"{UNDECODABLE} stands for a queue element that was not a job; "
+                                   "retry its failure record with resque to push the original back")
             self._spec = registry.resolve(self.name)
         return self._spec
 
@@ -127,7 +135,7 @@ class Job:
         self._failed = True
         try:
             spec = self.spec(registry)
-        except JobNotAllowed:
+        except (JobNotAllowed, PayloadError):
             return
         token = _current.set(self)
         try:
@@ -144,4 +152,6 @@ class Job:
              worker: str = "") -> bytes:
         """Run failure hooks and record the failure; return the record."""
         self.run_failure_hooks(exc, registry)
-        return backend.record(exc, worker, self.queue, self.payload)
+        if self.raw is None:
+            return backend.record(exc, worker, self.queue, self.payload)
+        return backend.record(exc, worker, self.queue, self.payload, raw=self.raw)

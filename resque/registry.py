@@ -139,7 +139,9 @@ class Registry:
         return sorted(self._by_name)
 
     def spec_for(self, job: Any) -> JobSpec:
-        """Return the spec of a job given as a registered object or a class."""
+        """Return the spec of a job given as a registered object, a class or a spec."""
+        if isinstance(job, JobSpec):
+            return job
         spec = self._by_target.get(id(job)) or getattr(job, "__resque_job__", None)
         if isinstance(spec, JobSpec):
             return spec

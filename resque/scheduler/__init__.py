@@ -2,12 +2,25 @@
 
 ``resque.enqueue_at``/``enqueue_in`` and friends come from ``api``; the
 ``resque scheduler`` process from ``runner``; the ``delayed`` and
-``schedule`` commands from ``cli``; the web tabs from ``web``.
+``schedule`` commands from ``cli``; the web tabs from ``web``. The
+process's modules load on first use, so ``import resque`` stays light.
 """
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .delayed import push as push_delayed
-from .mover import handle_delayed_items
-from .runner import Scheduler, SchedulerOptions
+
+if TYPE_CHECKING:
+    from .mover import handle_delayed_items
+    from .runner import Scheduler, SchedulerOptions
 
 __all__ = ["Scheduler", "SchedulerOptions", "handle_delayed_items", "push_delayed"]
+_LAZY = {"handle_delayed_items": "mover", "Scheduler": "runner", "SchedulerOptions": "runner"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
