@@ -159,3 +159,62 @@ def unique(tag: str, die: bool = False) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     if tag.startswith("fail"):
         raise Broken(tag)
+
+
+@job(queue="slow_q", name="Sleepy", registry=REGISTRY, timeout=0.5)
+def sleepy(tag: str, seconds: float) -> None:
+    """Sleep (interruptibly) for ``seconds``; note the limit record while running."""
+    count_run(tag)
+    r = conn()
+    for key in r.scan_iter("resque:timeout:*"):
+        r.rpush(f"limit:{tag}", r.get(key) or b"")
+    time.sleep(seconds)
+    r.rpush(f"done:{tag}", 1)
+
+
+@job(queue="slow_q", name="Stubborn", registry=REGISTRY, timeout=0.3)
+def stubborn(tag: str) -> None:
+    """Swallow the timeout and keep going: only a kill stops it."""
+    count_run(tag)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.05)
+        except BaseException:  # noqa: BLE001 - on purpose: a job that ignores its limit
+            pass
+
+
+class Slow:
+    """A class job with a time limit of its own."""
+
+    queue = "slow_q"
+    job_timeout = 0.4
+
+    @staticmethod
+    def perform(tag: str, seconds: float) -> None:
+        count_run(tag)
+        time.sleep(seconds)
+
+
+job(name="Slow", registry=REGISTRY)(Slow)
+
+
+@job(queue="slow_q", name="Unlimited", registry=REGISTRY, timeout=0)
+def unlimited(tag: str, seconds: float) -> None:
+    count_run(tag)
+    time.sleep(seconds)
+
+
+@job(queue="slow_q", name="SlowRetry", registry=REGISTRY, timeout=0.4, retry=Retry(limit=2))
+def slow_retry(tag: str) -> None:
+    """Hang on the first run (past its limit), return at once on the next."""
+    if count_run(tag) == 1:
+        time.sleep(30)
+
+
+@job(queue="slow_q", name="SlowLocked", registry=REGISTRY, timeout=0.3, lock=Lock(ttl=600))
+def slow_locked(tag: str, stubborn_run: bool) -> None:
+    count_run(tag)
+    if stubborn_run:
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    time.sleep(20)

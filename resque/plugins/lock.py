@@ -23,7 +23,6 @@ import time
 from typing import Any, Callable
 
 from ..client import Resque, get_client
-from ..errors import DirtyExit
 from ..registry import JobSpec
 from ..scheduler import push_delayed
 from .context import current_queue, plugin_store
@@ -182,9 +181,10 @@ class Lock:
         """Release a running lock left behind: by a dead process, or by this one.
 
         The job's process releases its lock on its way out of perform; a
-        lock is left when that process died (``DirtyExit``: released here
-        if its holder is a dead process of this host) or when a failure
-        struck between taking the lock and perform.
+        lock is left when that process died (killed, killed at its time
+        limit, its worker killed: released here if the holder is a dead
+        process of this host) or when a failure struck between taking the
+        lock and perform.
         """
         client, store = self._store()
         key = store.keys.lock(spec.name, self.identifier(args))
@@ -192,7 +192,6 @@ class Lock:
         if value is None:
             return
         mine = value.endswith(" " + holder())
-        if (mine or (isinstance(exc, DirtyExit) and holder_is_dead(value))) \
-                and store.release_lock(key, value):
+        if (mine or holder_is_dead(value)) and store.release_lock(key, value):
             logger.info("Released lock %s of %s (%s)", key, spec.name,
                         "left by this process" if mine else "its holder died")
