@@ -1,5 +1,8 @@
 """Jobs for the plugin soak: flaky jobs with retries, locked jobs, hanging jobs.
 
+Hanging jobs hang on their first run past their 0.5 s limit (a stubborn
+one ignores the timeout, so only a kill stops it) and succeed on the next.
+
 Each job notes what it did in Redis hashes keyed by job id: ``soak:runs``
 (every start), ``soak:ok`` (every successful end). Locked jobs also note
 an overlap in ``soak:overlaps`` if another copy of their key is inside.
@@ -12,6 +15,7 @@ with the default client (``RESQUE_REDIS_URL``).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -22,6 +26,7 @@ from resque.client import job
 from resque.plugins import Lock, Retry
 
 RUNS, OK, OVERLAPS = "soak:runs", "soak:ok", "soak:overlaps"
+FORK_QUEUE = "soak_fork"
 LIMIT = 3
 LOCK_KEYS = 6
 _conn: "redis.Redis[bytes] | None" = None
@@ -79,12 +84,26 @@ def _alive(pid: int) -> bool:
     return pid > 0
 
 
+@job(queue="soak_flaky", name="Soak::Hang", timeout=0.5, retry=Retry(limit=LIMIT))
+def hang(jid: int, stubborn: int) -> None:
+    """Hang on the first run (a stubborn one ignoring its timeout), succeed on the next."""
+    if conn().hincrby(RUNS, str(jid), 1) == 1:
+        if stubborn:
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            time.sleep(3)  # bounded, should it outlive a killed worker
+            raise Flake(f"soak job {jid} was not stopped at its limit")
+        time.sleep(30)
+    conn().hincrby(OK, str(jid), 1)
+
+
 def plan(n: int) -> list[tuple[str, int, list[int]]]:
     """Return the soak's jobs: (kind, id, args). Ids are unique across kinds."""
     jobs: list[tuple[str, int, list[int]]] = []
     for jid in range(n):
         if jid % 5 == 4:
             jobs.append(("locked", jid, [jid % LOCK_KEYS, jid]))
+        elif jid % 37 == 1:
+            jobs.append(("hang", jid, [jid, int(jid % 3 == 0)]))
         else:
             jobs.append(("flaky", jid, [jid, fails_of(jid)]))
     return jobs
@@ -96,11 +115,16 @@ def fails_of(jid: int) -> int:
 
 
 def enqueue_main(n: int) -> None:
-    kinds = {"flaky": flaky, "locked": locked}
+    kinds = {"flaky": flaky, "locked": locked, "hang": hang}
     for kind, _, args in plan(n):
+        # stubborn hangs only where a worker can kill them: in fork workers
+        queue = FORK_QUEUE if kind == "hang" and args[1] else None
         while True:
             try:
-                resque.enqueue(kinds[kind], *args)
+                if queue:
+                    resque.enqueue_to(queue, kinds[kind], *args)
+                else:
+                    resque.enqueue(kinds[kind], *args)
                 break
             except Exception:  # noqa: BLE001 - retry until acknowledged
                 time.sleep(0.05)

@@ -1,8 +1,10 @@
-"""Soak of retries and locks while job processes and workers are killed.
+"""Soak of retries, locks and time limits while job processes and workers are killed.
 
 Flaky jobs (some succeed at once, some after one or two failures, some
 never) retry through the immediate and the delayed path; locked jobs
-share a few lock keys and are enqueued many times. Two supervised fork
+share a few lock keys and are enqueued many times; hanging jobs run past
+their time limit once (some ignoring it until killed), then succeed on
+their retry. Two supervised fork
 workers, two no-fork workers and a scheduler run them while job
 processes and worker parents are killed with SIGKILL. In the end every
 job succeeded or is in the failed list after its last attempt, none is
@@ -11,7 +13,7 @@ left. A kill between a job's work and its bookkeeping can make that job
 run once more (or give up having succeeded): such anomalies are counted
 and bounded by the number of kills.
 
-Scale with ``RESQUE_PLUGIN_SOAK_JOBS`` (default 3000 jobs, under a minute).
+Scale with ``RESQUE_PLUGIN_SOAK_JOBS`` (default 2000 jobs, about a minute).
 """
 from __future__ import annotations
 
@@ -29,11 +31,11 @@ from typing import Any, Iterator
 import pytest
 
 from tests.helpers import RedisServer
-from tests.plugin_soak_jobs import OK, OVERLAPS, plan
+from tests.plugin_soak_jobs import FORK_QUEUE, OK, OVERLAPS, plan
 from tests.test_soak import child_pids, descendants, kill
 
 ROOT = Path(__file__).resolve().parent.parent
-JOBS = int(os.environ.get("RESQUE_PLUGIN_SOAK_JOBS", "3000"))
+JOBS = int(os.environ.get("RESQUE_PLUGIN_SOAK_JOBS", "2000"))
 DEADLINE = float(os.environ.get("RESQUE_PLUGIN_SOAK_DEADLINE", str(max(90.0, JOBS / 5))))
 QUEUES = "soak_flaky,soak_locked"
 
@@ -55,9 +57,9 @@ class PluginSoak:
 
     def start(self) -> None:
         common = ["-A", "tests.plugin_soak_jobs", "--interval", "0.1", "--heartbeat-interval", "1",
-                  "--count", "2", "--quiet", "-q", QUEUES]
-        for name, args in (("fork", ["workers", "--fork", *common]),
-                           ("nofork", ["workers", "--no-fork", *common]),
+                  "--count", "2", "--quiet", "--term-timeout", "0.5", "--job-timeout", "20"]
+        for name, args in (("fork", ["workers", "--fork", "-q", f"{FORK_QUEUE},{QUEUES}", *common]),
+                           ("nofork", ["workers", "--no-fork", "-q", QUEUES, *common]),
                            ("scheduler", ["scheduler", "-A", "tests.plugin_soak_jobs", "-i", "0.2", "-q"]),
                            ("enqueue", None)):
             cmd = [sys.executable, "-m", "resque", *args] if args else \
@@ -72,6 +74,8 @@ class PluginSoak:
     def inject(self) -> None:
         if self.rng.random() < 0.75:
             children = [c for w in child_pids(self.procs["fork"].pid) for c in child_pids(w)]
+            # mostly spare hanging jobs, so that their time limit gets to act too
+            children = [c for c in children if not _hangs(c) or self.rng.random() < 0.2]
             if children and kill(self.rng.choice(children)):
                 self.faults["kill -9 job process"] += 1
         elif time.monotonic() - self.last_parent_kill > 3.0:
@@ -83,7 +87,7 @@ class PluginSoak:
     def busy(self) -> bool:
         """Tell whether anything is still queued, delayed or held by a worker."""
         with self.r.pipeline(transaction=False) as pipe:
-            for q in QUEUES.split(","):
+            for q in [FORK_QUEUE, *QUEUES.split(",")]:
                 pipe.llen(f"resque:queue:{q}")
             pipe.zcard("resque:delayed_queue_schedule")
             waiting = sum(pipe.execute())
@@ -128,14 +132,20 @@ class PluginSoak:
         for raw in self.r.lrange("resque:failed", 0, -1):
             payload = json.loads(raw)["payload"]
             args = payload["args"]
-            failed[args[0] if payload["class"] == "Soak::Flaky" else args[1]] += 1
+            failed[args[1] if payload["class"] == "Soak::Locked" else args[0]] += 1
         jobs = plan(JOBS)
         forever = {jid for kind, jid, args in jobs if kind == "flaky" and args[1] > 3}
         lost = [jid for _, jid, _ in jobs if not ok.get(jid) and not failed[jid]]
         anomalies = [jid for _, jid, _ in jobs
                      if ok.get(jid, 0) > 1 or failed[jid] > 1 or (ok.get(jid) and failed[jid])]
+        hangs = {jid for kind, jid, _ in jobs if kind == "hang"}
+        logs = "".join((self.tmp / f"{name}.log").read_text(errors="replace")
+                       for name in ("fork", "nofork"))
         return {
             "jobs": JOBS, "seconds": round(elapsed, 1), "succeeded": len(ok),
+            "hanging": len(hangs), "hanging_succeeded": len(hangs & set(ok)),
+            "timeouts_stopped": logs.count("ran past its time limit of 0.5s: stopped"),
+            "timeouts_killed": logs.count("ran past its time limit of 0.5s: killed"),
             "failed": len(failed), "failed_on_purpose": len(forever),
             "lost": len(lost), "anomalies": len(anomalies), "faults": dict(self.faults),
             "overlaps": {k.decode(): int(v) for k, v in self.r.hgetall(OVERLAPS).items()},
@@ -145,6 +155,14 @@ class PluginSoak:
             "_locks_left": sorted(k.decode() for k in self.r.scan_iter("resque:*lock:*")),
             "_counters_left": sorted(k.decode() for k in self.r.scan_iter("resque:resque-retry:*")),
         }
+
+
+def _hangs(pid: int) -> bool:
+    """Tell whether a job process runs a hanging job (its title names the class)."""
+    try:
+        return b"Soak::Hang" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 @pytest.fixture
@@ -169,4 +187,5 @@ def test_retries_and_locks_keep_every_job_under_kills(server, tmp_path):
     assert figures["_forever_missing"] == [] and figures["_forever_succeeded"] == []
     assert figures["anomalies"] <= kills, figures["_anomalies"]
     assert figures["_locks_left"] == [] and figures["_counters_left"] == []
+    assert figures["timeouts_stopped"] > 0 and figures["timeouts_killed"] > 0
     assert kills > 0
