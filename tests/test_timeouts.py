@@ -176,3 +176,36 @@ def test_the_working_list_and_top_show_elapsed_time_against_the_limit(r, redis_s
     assert "Time limit 30s (past it" in one
     screen = render_top(client, None, now)
     assert "45s/30s OVER" in screen and "10s/1m00s" in screen
+
+
+def test_an_orphaned_job_process_still_stops_at_its_limit(r, redis_url, tmp_path):
+    """Kill -9 the worker while its child hangs: the child's own timer stops the job."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.helpers import wait_for
+    from tests.test_soak import child_pids
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, RESQUE_REDIS_URL=redis_url, PYTHONPATH=str(root))
+    for var in ("QUEUE", "QUEUES", "INTERVAL", "FORK_PER_JOB", "FAILURE_BACKEND"):
+        env.pop(var, None)
+    r.rpush("resque:queue:soak_flaky", b'{"class":"Soak::Hang","args":[1,0]}')
+    worker = subprocess.Popen([sys.executable, "-m", "resque", "work", "-A", "tests.plugin_soak_jobs",
+                               "-q", "soak_flaky", "--interval", "0.1", "--quiet"],
+                              cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        [child] = wait_for(lambda: child_pids(worker.pid) if r.hget("soak:runs", "1") else None)
+        worker.kill()
+        worker.wait(10)
+        [record] = [json.loads(x) for x in wait_for(lambda: r.lrange("resque:failed", 0, -1), timeout=10)]
+        assert record["exception"] == "resque.errors.JobTimeout"
+        assert "Soak::Hang ran past its time limit of 0.5s: stopped after" in record["error"]
+        wait_for(lambda: not Path(f"/proc/{child}").exists() or
+                 b"zombie" in Path(f"/proc/{child}/status").read_bytes().lower(), timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
