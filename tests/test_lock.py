@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
@@ -17,23 +16,9 @@ from resque.plugins import Lock
 from resque.workers import unregister_worker
 from resque.worker import Worker, WorkerOptions
 from tests import retry_jobs as jobs
+from tests.plugin_fixtures import rc  # noqa: F401 - the fixture
 
-_SIGNALS = (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2,
-            signal.SIGCONT, signal.SIGCHLD)
 HOST = socket.gethostname()
-
-
-@pytest.fixture
-def rc(r, redis_url, monkeypatch):
-    monkeypatch.setenv("RESQUE_REDIS_URL", redis_url)
-    monkeypatch.setattr(jobs, "_conn", None)
-    client = Resque(r, registry=jobs.REGISTRY)
-    resque.set_client(client)
-    saved = {s: signal.getsignal(s) for s in _SIGNALS}
-    yield client
-    resque.set_client(None)
-    for s, h in saved.items():
-        signal.signal(s, h)
 
 
 def drain(client, queues="lock_q", fork=False):

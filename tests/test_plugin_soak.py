@@ -26,13 +26,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from tests.helpers import RedisServer
+from tests.helpers import RedisServer, worker_env
 from tests.plugin_soak_jobs import FORK_QUEUE, OK, OVERLAPS, plan
-from tests.test_soak import child_pids, descendants, kill
+from tests.test_soak import child_pids, descendants, kill, server  # noqa: F401 - server: a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = int(os.environ.get("RESQUE_PLUGIN_SOAK_JOBS", "2000"))
@@ -46,10 +46,7 @@ class PluginSoak:
     def __init__(self, server: RedisServer, tmp: Path):
         self.r = server.raw()
         self.tmp = tmp
-        self.env = dict(os.environ, RESQUE_REDIS_URL=server.url, PYTHONPATH=str(ROOT),
-                        FAILURE_BACKEND="retry_suppression")
-        for var in ("QUEUE", "QUEUES", "TERM_CHILD", "INTERVAL", "FORK_PER_JOB", "BACKGROUND"):
-            self.env.pop(var, None)
+        self.env = dict(worker_env(server.url), FAILURE_BACKEND="retry_suppression")
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.faults: Counter[str] = Counter()
         self.rng = random.Random(int(os.environ.get("RESQUE_SOAK_SEED", "7")))
@@ -163,13 +160,6 @@ def _hangs(pid: int) -> bool:
         return b"Soak::Hang" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    s = RedisServer().start()
-    yield s
-    s.cleanup()
 
 
 @pytest.mark.slow

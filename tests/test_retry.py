@@ -6,13 +6,12 @@ Jobs come from ``tests.retry_jobs``; a worker in this process runs them
 from __future__ import annotations
 
 import json
-import signal
 import time
 
 import pytest
 
 import resque
-from resque import Resque, _accel
+from resque import _accel
 from resque.errors import ConfigurationError
 from resque.failure import RedisFailure, backend_from_env
 from resque.plugins import ExponentialBackoff, Retry
@@ -21,26 +20,11 @@ from resque.plugins.suppression import MultipleWithRetrySuppression
 from resque.scheduler import handle_delayed_items
 from resque.worker import Worker, WorkerOptions
 from tests import retry_jobs as jobs
+from tests.plugin_fixtures import rc  # noqa: F401 - the fixture
 from tests.monitor import Monitor
 
 RKEY = "resque:resque-retry:RetryJob:26d3f710529ac748260e0cbeb4d5b6dc15d5466b"
 ITEM = b'{"class":"RetryJob","args":[1,"two"],"queue":"retry_q"}'
-_SIGNALS = (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2,
-            signal.SIGCONT, signal.SIGCHLD)
-
-
-@pytest.fixture
-def rc(r, redis_url, monkeypatch):
-    """The default client on the test Redis, running ``tests.retry_jobs``."""
-    monkeypatch.setenv("RESQUE_REDIS_URL", redis_url)
-    monkeypatch.setattr(jobs, "_conn", None)
-    client = Resque(r, registry=jobs.REGISTRY)
-    resque.set_client(client)
-    saved = {s: signal.getsignal(s) for s in _SIGNALS}
-    yield client
-    resque.set_client(None)
-    for s, h in saved.items():
-        signal.signal(s, h)
 
 
 @pytest.fixture

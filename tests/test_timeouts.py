@@ -7,31 +7,21 @@ import time
 
 import pytest
 
-import resque
 from resque import Resque, _accel
 from resque.errors import JobTimeout
 from resque.limits import JobTimer, Timeout, limit_of
 from resque.options import WorkerOptions
 from resque.worker import Worker
 from tests import retry_jobs as jobs
+from tests.plugin_fixtures import rc  # noqa: F401 - the fixture
 from tests.monitor import Monitor
 
-_SIGNALS = (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2,
-            signal.SIGCONT, signal.SIGCHLD, signal.SIGALRM)
 
 
-@pytest.fixture
-def rc(r, redis_url, monkeypatch, impl):
-    monkeypatch.setenv("RESQUE_REDIS_URL", redis_url)
-    monkeypatch.setattr(jobs, "_conn", None)
+@pytest.fixture(autouse=True)
+def _both_loops(monkeypatch, impl):
+    """Run every test here on each hot-loop implementation."""
     monkeypatch.setattr(_accel, "run_loop", impl.run_loop)
-    client = Resque(r, registry=jobs.REGISTRY)
-    resque.set_client(client)
-    saved = {s: signal.getsignal(s) for s in _SIGNALS}
-    yield client
-    resque.set_client(None)
-    for s, h in saved.items():
-        signal.signal(s, h)
 
 
 def drain(client, fork, **opts):
@@ -180,22 +170,18 @@ def test_the_working_list_and_top_show_elapsed_time_against_the_limit(r, redis_s
 
 def test_an_orphaned_job_process_still_stops_at_its_limit(r, redis_url, tmp_path):
     """Kill -9 the worker while its child hangs: the child's own timer stops the job."""
-    import os
     import subprocess
     import sys
     from pathlib import Path
 
-    from tests.helpers import wait_for
+    from tests.helpers import ROOT, wait_for, worker_env
     from tests.test_soak import child_pids
 
-    root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, RESQUE_REDIS_URL=redis_url, PYTHONPATH=str(root))
-    for var in ("QUEUE", "QUEUES", "INTERVAL", "FORK_PER_JOB", "FAILURE_BACKEND"):
-        env.pop(var, None)
     r.rpush("resque:queue:soak_flaky", b'{"class":"Soak::Hang","args":[1,0]}')
     worker = subprocess.Popen([sys.executable, "-m", "resque", "work", "-A", "tests.plugin_soak_jobs",
                                "-q", "soak_flaky", "--interval", "0.1", "--quiet"],
-                              cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=ROOT, env=worker_env(redis_url), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     try:
         [child] = wait_for(lambda: child_pids(worker.pid) if r.hget("soak:runs", "1") else None)
         worker.kill()

@@ -69,6 +69,18 @@ _window = [
 ]
 
 
+def json_value(text: str, kind: type, hint: str) -> Any:
+    """Decode a JSON argument of the given kind (list or dict), or fail as a usage error."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=hint) from None
+    if not isinstance(value, kind):
+        example = "array, e.g. '[1, \"two\"]'" if kind is list else "object"
+        raise click.BadParameter(f"must be a JSON {example}", param_hint=hint)
+    return value
+
+
 def window_options(f: F) -> F:
     """Add ``--start`` and ``--count``."""
     for opt in reversed(_window):
@@ -128,12 +140,7 @@ def peek(client: Resque, queue: str, start: int, count: int, as_json: bool) -> N
 @admin_client
 def enqueue(client: Resque, queue: str, class_name: str, args_json: str, as_json: bool) -> None:
     """Push a CLASS job onto QUEUE; ARGS_JSON is a JSON array of arguments."""
-    try:
-        args = json.loads(args_json)
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="ARGS_JSON") from None
-    if not isinstance(args, list):
-        raise click.BadParameter("must be a JSON array, e.g. '[1, \"two\"]'", param_hint="ARGS_JSON")
+    args = json_value(args_json, list, "ARGS_JSON")
     if client.enqueue_to(queue, class_name, *args) is None:
         raise click.ClickException(f"a before_enqueue hook of {class_name} refused the job")
     data = {"queue": queue, "class": class_name, "args": args}

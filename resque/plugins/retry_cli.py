@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Sequence
+from typing import Sequence
 
 import click
 
-from ..cli.admin import admin_client, json_option, show, table
+from ..cli.admin import admin_client, json_option, json_value, show, table
 from ..client import Resque
 from ..failure import Failure
 from .context import plugin_store
@@ -48,14 +48,7 @@ def retry_list(client: Resque, count: int, as_json: bool) -> None:
 @admin_client
 def retry_remove(client: Resque, class_name: str, args_json: str | None, as_json: bool) -> None:
     """Cancel the waiting retries of CLASS (only those with ARGS_JSON, a JSON list, if given)."""
-    args: Any = None
-    if args_json is not None:
-        try:
-            args = json.loads(args_json)
-        except ValueError as exc:
-            raise click.BadParameter(f"not JSON: {exc}", param_hint="ARGS_JSON") from None
-        if not isinstance(args, list):
-            raise click.BadParameter("give the arguments as a JSON list", param_hint="ARGS_JSON")
+    args = None if args_json is None else json_value(args_json, list, "ARGS_JSON")
     n = cancel_job(client, class_name, args)
     show(as_json, {"removed": n}, lambda: f"Removed {n} waiting retries of {class_name}")
 

@@ -64,13 +64,17 @@ class PluginStore:
 
     def attempts(self, rkeys: Sequence[str]) -> list[int | None]:
         """GET each counter in one pipelined round trip (missing: None)."""
-        if not rkeys:
+        return [_int(r) for r in self._gets(rkeys)]
+
+    def _gets(self, keys: Sequence[str]) -> list[bytes | None]:
+        """GET each key in one pipelined round trip (missing or not a string: None)."""
+        if not keys:
             return []
         with self.redis.pipeline(transaction=False) as pipe:
-            for k in rkeys:
+            for k in keys:
                 pipe.get(k)
             replies = pipe.execute(raise_on_error=False)
-        return [None if isinstance(r, Exception) else _int(r) for r in replies]
+        return [r if isinstance(r, bytes) else None for r in replies]
 
     # -- suppressed failures ---------------------------------------------------
 
@@ -83,13 +87,7 @@ class PluginStore:
 
     def failures(self, fkeys: Sequence[str]) -> list[bytes | None]:
         """GET each suppressed failure in one pipelined round trip."""
-        if not fkeys:
-            return []
-        with self.redis.pipeline(transaction=False) as pipe:
-            for k in fkeys:
-                pipe.get(k)
-            replies = pipe.execute(raise_on_error=False)
-        return [r if isinstance(r, bytes) else None for r in replies]
+        return self._gets(fkeys)
 
     def cancel(self, rkey: str, fkey: str) -> int:
         """DEL the suppressed failure and the counter (the Retry tab's Remove)."""

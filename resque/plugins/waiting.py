@@ -14,7 +14,8 @@ from typing import Any
 from .._compat import loads
 from ..client import Resque
 from ..errors import ResqueError
-from ..scheduler.delayed import remove_delayed_raw, splat_args, store_of
+from ..scheduler.delayed import remove_delayed_raw, store_of
+from ..scheduler.views import item_of, second_of_member
 from .context import plugin_store
 from .retry import Retry, RetryMixin, policy_of
 
@@ -58,21 +59,11 @@ def retry_name_of(client: Resque, class_name: str, args: list[Any]) -> str:
 
 
 def _item(raw: bytes) -> tuple[str, list[Any], str | None] | None:
-    try:
-        value = loads(raw)
-    except ValueError:
+    item = item_of(raw)
+    if not item["valid"]:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("class"), str):
-        return None
-    queue = value.get("queue")
-    return value["class"], splat_args(value.get("args")), queue if isinstance(queue, str) else None
-
-
-def _second(member: str) -> int | None:
-    try:
-        return int(float(member))
-    except ValueError:
-        return None
+    queue = item["queue"]
+    return item["class"], item["args"], queue if isinstance(queue, str) else None
 
 
 def waiting_retries(client: Resque, limit: int = 50, scan: int = SCAN) -> dict[str, Any]:
@@ -107,7 +98,7 @@ def _with_counters(client: Resque, member: str, raws: list[bytes]) -> list[Waiti
         item = _item(raw)
         if item is not None:
             name = retry_name_of(client, item[0], item[1])
-            rows.append(Waiting(member, _second(member), raw.decode("utf-8", "replace"), item[0],
+            rows.append(Waiting(member, second_of_member(member), raw.decode("utf-8", "replace"), item[0],
                                 item[1], item[2], name, 0, None))
     attempts = store.attempts([store.keys.base.key(w.retry_key) for w in rows])
     kept = []
