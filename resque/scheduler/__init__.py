@@ -7,7 +7,6 @@ process's modules load on first use, so ``import resque`` stays light.
 """
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .delayed import push as push_delayed
@@ -17,10 +16,13 @@ if TYPE_CHECKING:
     from .runner import Scheduler, SchedulerOptions
 
 __all__ = ["Scheduler", "SchedulerOptions", "handle_delayed_items", "push_delayed"]
-_LAZY = {"handle_delayed_items": "mover", "Scheduler": "runner", "SchedulerOptions": "runner"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    if name == "handle_delayed_items":
+        from . import mover
+        return mover.handle_delayed_items
+    if name in ("Scheduler", "SchedulerOptions"):
+        from . import runner
+        return getattr(runner, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
