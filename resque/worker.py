@@ -30,6 +30,7 @@ from .hooks import WorkerHooks
 from .connection import clone_client
 from .job import Job
 from .keys import __version__, failed_stat, processed_stat, run_at, started_at, worker_id
+from .limits import JobLimits
 from .options import WorkerOptions
 from .payload import stand_in
 from .prune import prune_dead_workers
@@ -49,7 +50,7 @@ _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
                  redis.exceptions.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
 
-class Worker(SignalHandling):
+class Worker(SignalHandling, JobLimits):
     """A Resque worker processing jobs from an ordered list of queues."""
 
     def __init__(self, queues: "str | Iterable[str] | QueueList", client: Resque | None = None,
@@ -88,6 +89,7 @@ class Worker(SignalHandling):
         self._stamp_second = -1
         self._stamp = ""
         self._stats_in_cycle = getattr(self.client.stats, "counts_in_cycle", False)
+        self._init_limits()
         self._timing = Batch() if self.options.job_timing else None
         self._job_t0 = 0.0
 
@@ -227,7 +229,9 @@ class Worker(SignalHandling):
     def make_job(self, queue: str, payload: dict[str, Any], raw: bytes) -> Job:
         """Wrap a reserved payload (and its bytes); mark its bookkeeping as owed."""
         self._took_job()
-        return Job(queue, payload, raw)
+        job = Job(queue, payload, raw)
+        self.limit_for(job)
+        return job
 
     def title(self, text: str) -> None:
         """Set the process title with Ruby's prefix and version."""
@@ -242,12 +246,17 @@ class Worker(SignalHandling):
         self._with_redis(lambda: self._record_failure(job, exc, count=True))
 
     def perform(self, job: Job) -> None:
-        """Run a job in this process, recording any failure."""
+        """Run a job in this process (under its time limit), recording any failure."""
         self._in_job = True
         start = perf_counter()
         outcome = "done"
         try:
-            job.perform(self.client.registry)
+            self.start_limit(job)
+            self.arm_limit(job)
+            try:
+                job.perform(self.client.registry)
+            finally:
+                self.disarm_limit()
         except BaseException as exc:  # noqa: BLE001 - every job error is recorded
             self._in_job = False
             outcome = "failed"
@@ -261,6 +270,7 @@ class Worker(SignalHandling):
             self._log_job(job, outcome, seconds)
 
     def before_fork(self, job: Job) -> None:
+        self.start_limit(job)
         self.hooks.run("before_fork", job)
         self._job_t0 = perf_counter()
 
@@ -272,7 +282,11 @@ class Worker(SignalHandling):
         try:
             self._child_signals()
             self.hooks.run("after_fork", job)
-            job.perform(self.client.registry)
+            self.arm_limit(job)
+            try:
+                job.perform(self.client.registry)
+            finally:
+                self.disarm_limit()
         except BaseException as exc:  # noqa: BLE001 - the child records everything
             outcome = "failed"
             logger.error("%r failed: %s: %s", job, type(exc).__name__, exc)
@@ -300,14 +314,18 @@ class Worker(SignalHandling):
             if done:
                 self._kill_plan = []
                 return status
-            self._sleeper.sleep(self.send_due(pid))
+            self._sleeper.sleep(min(self.send_due(pid), self.enforce_limit(pid)))
 
     def child_exited(self, job: Job, pid: int, status: int) -> None:
-        """Time the job; record a child that died by a signal (or exited non-zero) as DirtyExit."""
+        """Time the job; record a child killed at its limit (JobTimeout) or that died (DirtyExit)."""
         seconds = perf_counter() - self._job_t0
         if self._timing is not None:
             self._timing.add(job.name or OTHER, seconds)
-        if os.WIFSIGNALED(status):
+        exc: BaseException
+        timeout = self.limit_failure(job, status)
+        if timeout is not None:
+            exc = timeout
+        elif os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             exc = DirtyExit(f"Child process received unhandled signal pid {pid} "
                             f"{signal.Signals(sig).name} (signal {sig})", status)
@@ -317,7 +335,7 @@ class Worker(SignalHandling):
         else:
             return
         logger.error("%r: %s", job, exc)
-        self._log_job(job, "dirty_exit", seconds)
+        self._log_job(job, "dirty_exit" if timeout is None else "timeout", seconds)
         self._with_redis(lambda: self._record_failure(job, exc, count=False))
 
     def idle(self) -> bool:

@@ -43,6 +43,9 @@ def _worker_options(f: Any) -> Any:
         click.option("--pre-shutdown-timeout", envvar="RESQUE_PRE_SHUTDOWN_TIMEOUT", default=None,
                      **_ENV_FLOAT),
         click.option("--term-timeout", envvar="RESQUE_TERM_TIMEOUT", default=None, **_ENV_FLOAT),
+        click.option("--job-timeout", envvar="RESQUE_JOB_TIMEOUT", type=click.FloatRange(min=0),
+                     default=None, show_envvar=True, metavar="SECONDS",
+                     help="Stop a job that runs longer (unless its class sets its own limit); 0: none."),
         click.option("--requeue-orphans", is_flag=True, default=None,
                      help="Push jobs of pruned dead workers back to their queue instead of failing them."),
         click.option("--heartbeat-interval", type=float, default=None, hidden=True),
@@ -67,6 +70,7 @@ def _build(queues: str | None, params: dict[str, Any]) -> tuple[QueueList, Worke
             graceful_term=params["graceful_term"] or None,
             pre_shutdown_timeout=params["pre_shutdown_timeout"],
             term_timeout=params["term_timeout"], requeue_orphans=params["requeue_orphans"] or None,
+            job_timeout=params["job_timeout"],
             heartbeat_interval=params["heartbeat_interval"], prune_interval=params["prune_interval"])
     except ResqueError as exc:
         raise click.UsageError(str(exc)) from None
