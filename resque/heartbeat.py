@@ -52,7 +52,6 @@ class Heartbeat(threading.Thread):
 
     def run(self) -> None:
         next_beat = time.monotonic() + self.interval
-        self.history.tick()
         while not self._halt.wait(_until(next_beat)):
             if time.monotonic() >= next_beat:
                 try:

@@ -148,15 +148,19 @@ def test_top_keeps_n_and_folds_the_rest():
 
 
 def test_a_worker_process_samples_history_from_its_heartbeat_thread(redis_url, r):
+    """The heartbeat thread offers a sample just after each minute starts."""
     r.set("resque:stat:processed", 5)
     env = dict(os.environ, RESQUE_REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
     env.pop("QUEUE", None)
+    to_boundary = 60 - time.time() % 60
+    if to_boundary > 8:
+        time.sleep(to_boundary - 6)  # start shortly before a minute starts
     proc = subprocess.Popen([sys.executable, "-m", "resque", "work", "-A", "tests.jobs",
                              "--queues", "nothing", "--interval", "0.1"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: r.zcard("resque:history:minute") == 1, timeout=20)
+        wait_for(lambda: r.zcard("resque:history:minute") == 1, timeout=25)
         snap = parse_snapshot(r.zrange("resque:history:minute", 0, -1)[0])
         assert snap is not None and snap.processed == 5
         assert abs(snap.t - time.time()) < 60
