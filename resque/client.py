@@ -349,22 +349,58 @@ def set_client(client: "Resque | str | redis.Redis | None", namespace: str | Non
     return _default
 
 
+# -- extension points for plugins ------------------------------------------
+
+JobMethod = Callable[[Any], Callable[..., Any]]
+_JOB_METHODS: dict[str, JobMethod] = {
+    "enqueue": lambda target: lambda *args: get_client().enqueue(target, *args),
+    "enqueue_to": lambda target: lambda q, *args: get_client().enqueue_to(q, target, *args),
+}
+
+
+def add_client_methods(**methods: Callable[..., Any]) -> None:
+    """Give ``Resque`` a plugin's methods, as Ruby's ``Resque.extend`` does.
+
+    A name may be added once; adding the same function again is a no-op.
+    """
+    for name, fn in methods.items():
+        if getattr(Resque, name, fn) is not fn:
+            raise ValueError(f"Resque already has an attribute {name!r}")
+        setattr(Resque, name, fn)
+
+
+def add_job_methods(**makers: JobMethod) -> None:
+    """Give functions decorated later with ``@job`` methods made by ``maker(target)``."""
+    for name, maker in makers.items():
+        if _JOB_METHODS.get(name, maker) is not maker:
+            raise ValueError(f"decorated jobs already have a method {name!r}")
+        _JOB_METHODS[name] = maker
+
+
 def job(queue: str | None = None, name: str | None = None,
-        registry: Registry | None = None) -> Callable[[Any], Any]:
+        registry: Registry | None = None, **plugins: Any) -> Callable[[Any], Any]:
     """Register a class or function as a job: ``@resque.job(queue="mail")``.
 
     A decorated function gains ``.enqueue(*args)`` and ``.enqueue_to(queue,
-    *args)`` on the default client. ``name`` may be Ruby-style
-    (``Mail::Deliver``) so this process can serve jobs enqueued by Ruby.
+    *args)`` on the default client (plugins add more). ``name`` may be
+    Ruby-style (``Mail::Deliver``) so this process can serve jobs enqueued
+    by Ruby. Each other keyword names a plugin object whose
+    ``attach(spec)`` adds its hooks to the job (``retry=Retry(...)``).
     """
     reg = registry or default_registry
+    for key, plugin in plugins.items():
+        if not callable(getattr(plugin, "attach", None)):
+            raise TypeError(f"job option {key}={plugin!r} is not a job plugin (no attach method)")
 
     def decorate(target: Any) -> Any:
         spec = reg.register(target, name=name, queue=queue)
         target.__resque_job__ = spec
+        for key, plugin in plugins.items():
+            spec.options[key] = plugin
+            plugin.attach(spec)
         if not inspect.isclass(target):
-            target.enqueue = lambda *args: get_client().enqueue(target, *args)
-            target.enqueue_to = lambda q, *args: get_client().enqueue_to(q, target, *args)
+            for method, maker in _JOB_METHODS.items():
+                setattr(target, method, maker(target))
         return target
 
     return decorate

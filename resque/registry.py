@@ -28,7 +28,9 @@ class JobSpec:
     name: str
     target: Any
     queue: str | None = None
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
     _hooks: dict[str, tuple[Callable[..., Any], ...]] = field(default_factory=dict, repr=False)
+    _added: dict[str, list[Callable[..., Any]]] = field(default_factory=dict, repr=False)
     _per_instance: bool | None = field(default=None, repr=False)
 
     @property
@@ -49,15 +51,29 @@ class JobSpec:
         return perform
 
     def hooks(self, prefix: str) -> tuple[Callable[..., Any], ...]:
-        """Return the hook methods named ``prefix*``, sorted as strings (Ruby order)."""
+        """Return the hook methods named ``prefix*`` (Ruby order), then added hooks."""
         found = self._hooks.get(prefix)
         if found is None:
             names = getattr(self.target, "hooks", None) if inspect.isclass(self.target) else None
             if not isinstance(names, (list, tuple)):
                 names = dir(self.target) if inspect.isclass(self.target) else []
             found = tuple(getattr(self.target, n) for n in sorted(n for n in names if n.startswith(prefix)))
+            found += tuple(self._added.get(prefix, ()))
             self._hooks[prefix] = found
         return found
+
+    def add_hook(self, prefix: str, fn: Callable[..., Any], first: bool = False) -> None:
+        """Add a job hook from a plugin; it runs after the class's own ones.
+
+        ``first`` puts it before every other hook of its kind (for
+        ``around_perform``: outermost). Hooks get the arguments a class's
+        hook method of the same kind gets.
+        """
+        if prefix not in HOOK_PREFIXES:
+            raise ValueError(f"unknown job hook {prefix!r}; use one of {', '.join(HOOK_PREFIXES)}")
+        added = self._added.setdefault(prefix, [])
+        added.insert(0, fn) if first else added.append(fn)
+        self._hooks.pop(prefix, None)
 
 
 _SHORT = reprlib.Repr()

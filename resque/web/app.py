@@ -4,15 +4,17 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import falcon
 import redis
 
+from .. import extensions
 from ..client import Resque
 from ..errors import RedisUnavailable, ResqueError
 from . import resources as pages
 from . import resources_failed, resources_stats
+from .extend import WebExtension
 from .render import CACHE_CONTROL, Renderer, Site, make_environment
 from .security import BasicAuth, Csrf, SecurityHeaders
 
@@ -22,13 +24,16 @@ STATIC = Path(__file__).resolve().with_name("static")
 
 def create_app(client: Resque | None = None, *, user: str | None = None,
                password: str | None = None, redis_url: str | None = None,
-               namespace: str | None = None, poll_interval: float = 2.0) -> "falcon.App[falcon.Request, falcon.Response]":
+               namespace: str | None = None, poll_interval: float = 2.0,
+               plugins: "Iterable[Callable[[WebExtension], None]] | None" = None,
+               ) -> "falcon.App[falcon.Request, falcon.Response]":
     """Return the WSGI app showing ``client``'s queues, workers and failures.
 
     With no client one is built from ``redis_url``/``namespace``, else from
     ``RESQUE_REDIS_URL``/``REDIS_URL`` and ``RESQUE_NAMESPACE``, else the
     embedded server. ``user``/``password`` (default ``RESQUE_WEB_USER``/
-    ``RESQUE_WEB_PASSWORD``) turn on HTTP basic auth.
+    ``RESQUE_WEB_PASSWORD``) turn on HTTP basic auth. ``plugins`` add
+    pages and tabs (default: the ``resque.web`` entry points).
     """
     if client is None:
         client = Resque(redis_url, namespace or os.environ.get("RESQUE_NAMESPACE") or None)
@@ -43,15 +48,17 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
     app.resp_options.secure_cookies_by_default = False
     out = Renderer(make_environment(), Site(client.namespace, client.redis_id, poll_interval))
     _routes(app, client, out)
+    if plugins is None:
+        plugins = [install for _, install in extensions.load(extensions.WEB)]
+    for install in plugins:
+        install(WebExtension(app, client, out))
     _errors(app, out)
     app.add_static_route("/static", STATIC)
     return app
 
 
 def _routes(app: "falcon.App[falcon.Request, falcon.Response]", client: Resque, out: Renderer) -> None:
-    def both(path: str, resource: Any) -> None:
-        app.add_route(path, resource)
-        app.add_route("/api" + path, resource, suffix="api")
+    both = WebExtension(app, client, out).add_page
 
     app.add_route("/", pages.Redirect("/overview"))
     both("/overview", pages.Overview(client, out))

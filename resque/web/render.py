@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import falcon
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..client import Resque
@@ -55,11 +55,18 @@ class Renderer:
     def __init__(self, env: Environment, site: Site):
         self.env = env
         self.site = site
+        self.tabs: list[tuple[str, str]] = list(TABS)
+
+    def add_loader(self, loader: BaseLoader) -> None:
+        """Let templates also come from ``loader`` (a plugin's), after the app's own."""
+        current = self.env.loader
+        loaders = list(current.loaders) if isinstance(current, ChoiceLoader) else [current]
+        self.env.loader = ChoiceLoader([*(x for x in loaders if x is not None), loader])
 
     def context(self, req: falcon.Request, tab: str, live: bool) -> dict[str, Any]:
         return {
             "root": req.root_path, "csrf": getattr(req.context, "csrf", ""),
-            "tab": tab, "tabs": TABS, "live": live, "version": __version__,
+            "tab": tab, "tabs": self.tabs, "live": live, "version": __version__,
             "namespace": self.site.namespace, "redis_id": self.site.redis_id,
             "poll_ms": int(self.site.poll_interval * 1000),
         }

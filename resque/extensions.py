@@ -1,0 +1,36 @@
+"""Find plugins through entry points, as Ruby's ecosystem finds them by require.
+
+The core never imports a plugin by name. A plugin package declares what it
+adds in the ``[project.entry-points]`` table of its distribution:
+
+- ``resque.commands``: a click command or group added to ``resque``;
+- ``resque.web``: a callable taking a ``resque.web.extend.WebExtension``
+  that adds pages and tabs to the web UI.
+"""
+from __future__ import annotations
+
+import logging
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Iterable
+
+logger = logging.getLogger(__name__)
+
+COMMANDS = "resque.commands"
+WEB = "resque.web"
+
+
+def load(group: str, found: Iterable[EntryPoint] | None = None) -> list[tuple[str, Any]]:
+    """Return ``(name, object)`` of each entry point in ``group``, by name.
+
+    A plugin that fails to import is logged and left out, so a broken
+    plugin cannot take the worker or the web UI down with it.
+    """
+    points = sorted(entry_points(group=group) if found is None else found, key=lambda e: e.name)
+    loaded: list[tuple[str, Any]] = []
+    for point in points:
+        try:
+            loaded.append((point.name, point.load()))
+        except Exception as exc:  # noqa: BLE001 - a plugin's import error stays its own
+            logger.warning("Plugin %s (%s) failed to load: %s: %s",
+                           point.name, point.value, type(exc).__name__, exc)
+    return loaded
