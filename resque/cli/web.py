@@ -82,7 +82,7 @@ def web(port: int | None, host: str, prefix: str, user: str | None, password: st
         app = create_app(client, user=user or "", password=password or "",
                          poll_interval=poll_interval)
     except ImportError as exc:
-        raise click.ClickException(f"the web UI needs its extra: pip install 'resque[web]' ({exc})")
+        raise click.ClickException(f"the web UI needs the 'web' extra (from a checkout: pip install '.[web]'): {exc}")
     except ResqueError as exc:
         raise click.ClickException(str(exc)) from None
     server = _bind(app, host, port, prefix)
