@@ -216,7 +216,7 @@ class Resque:
     def reserve(self, queue: str) -> Job | None:
         """Pop the head of a queue as a ``Job`` (no worker bookkeeping)."""
         raw = self.store.pop(queue)
-        return None if raw is None else Job(queue, decode_payload(raw))
+        return None if raw is None else Job(queue, decode_payload(raw), self.registry)
 
     def size(self, queue: str) -> int:
         return self.store.size(queue)
@@ -315,8 +315,17 @@ class Resque:
 
     # -- failures -------------------------------------------------------------
 
-    def failed_count(self) -> int:
-        return self.failure.count()
+    def create_failure(self, exception: BaseException, *, payload: Any, queue: str = "",
+                       worker: Any = "") -> bytes:
+        """Record a failure as Ruby's ``Resque::Failure.create`` does; return the record.
+
+        ``payload`` is the job's ``{"class": ..., "args": [...]}``; ``worker``
+        a worker id (or anything with an ``id``). The record goes to this
+        client's failure backend; the ``failed`` counters are not touched
+        (Ruby's ``create`` leaves them to the worker).
+        """
+        worker_id = worker if isinstance(worker, str) else str(getattr(worker, "id", worker))
+        return self.failure.record(exception, worker_id, queue, payload)
 
 
 def _loads_or_text(raw: bytes) -> Any:

@@ -9,7 +9,7 @@ from ._accel import decode_payload, encode_payload
 from .errors import DontPerform, JobNotAllowed, ResqueError
 from .failure.base import FailureBackend
 from .payload import job_args, job_class
-from .registry import JobSpec, Registry, short_repr
+from .registry import JobSpec, Registry, default_registry, short_repr
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +44,12 @@ def _call(spec: JobSpec, args: list[Any]) -> Any:
 class Job:
     """A job taken from a queue: the queue name and the decoded payload."""
 
-    __slots__ = ("queue", "payload", "_spec", "_failed")
+    __slots__ = ("queue", "payload", "registry", "_spec", "_failed")
 
-    def __init__(self, queue: str, payload: Any):
+    def __init__(self, queue: str, payload: Any, registry: Registry | None = None):
         self.queue = queue
         self.payload = payload
+        self.registry = registry
         self._spec: JobSpec | None = None
         self._failed = False
 
@@ -63,14 +64,17 @@ class Job:
     def args(self) -> list[Any]:
         return job_args(self.payload)
 
-    def spec(self, registry: Registry) -> JobSpec:
+    def spec(self, registry: Registry | None = None) -> JobSpec:
         """Resolve the payload's class name, or raise ``JobNotAllowed``."""
         if self._spec is None:
-            self._spec = registry.resolve(self.name)
+            self._spec = (registry or self.registry or default_registry).resolve(self.name)
         return self._spec
 
-    def perform(self, registry: Registry) -> bool:
+    def perform(self, registry: Registry | None = None) -> bool:
         """Run the job with its hooks; return False if a hook skipped it.
+
+        Jobs resolve in ``registry``, else the registry of the client that
+        reserved the job, else the default registry.
 
         Order: before_perform*, around_perform* (first is outermost),
         perform, after_perform*. On any exception the on_failure* hooks run
@@ -102,7 +106,7 @@ class Job:
             self.run_failure_hooks(exc, registry)
             raise
 
-    def run_failure_hooks(self, exc: BaseException, registry: Registry) -> None:
+    def run_failure_hooks(self, exc: BaseException, registry: Registry | None = None) -> None:
         """Run on_failure* hooks once per job; skip if the class is unknown.
 
         A hook that raises is logged; the job's own exception is what the

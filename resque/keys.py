@@ -42,10 +42,6 @@ class Keys:
         return self.prefix + "queue:" + name
 
     @property
-    def queue_prefix(self) -> str:
-        return self.prefix + "queue:"
-
-    @property
     def workers(self) -> str:
         return self.prefix + "workers"
 
@@ -91,11 +87,6 @@ class Keys:
 def failed_list_name(queue: str) -> str:
     """Return the RedisMultiQueue list name for a job queue."""
     return queue + FAILED_SUFFIX
-
-
-def job_queue_name(list_name: str) -> str:
-    """Return the job queue of a ``<queue>_failed`` list name."""
-    return list_name[: -len(FAILED_SUFFIX)] if list_name.endswith(FAILED_SUFFIX) else list_name
 
 
 def processed_stat(worker_id: str | None = None) -> str:

@@ -114,9 +114,6 @@ class Store:
     def queue_names(self) -> list[str]:
         return [text(q) or "" for q in self.redis.smembers(self.keys.queues)]
 
-    def queue_count(self) -> int:
-        return int(self.redis.scard(self.keys.queues))
-
     def queue_sizes(self, queues: Iterable[str] | None = None) -> dict[str, int]:
         names = sorted(self.queue_names() if queues is None else queues)
         with self.redis.pipeline(transaction=False) as pipe:
@@ -143,12 +140,6 @@ class Store:
     def remove_from_queue(self, queue: str, payload: bytes) -> int:
         """LREM every element byte-equal to ``payload``."""
         return int(self.redis.lrem(self.keys.queue(queue), 0, payload))
-
-    def push_front(self, queue: str, payload: bytes) -> None:
-        with self.redis.pipeline() as pipe:
-            pipe.sadd(self.keys.queues, queue)
-            pipe.lpush(self.keys.queue(queue), payload)
-            pipe.execute()
 
     # -- the hot path -------------------------------------------------------
 
@@ -296,9 +287,6 @@ class Store:
     def failure_range(self, list_name: str, start: int, count: int) -> list[bytes]:
         return self.list_range(self.keys.failed_list(list_name), start, count)
 
-    def failure_all(self, list_name: str) -> list[bytes]:
-        return list(self.redis.lrange(self.keys.failed_list(list_name), 0, -1))
-
     def failure_edit(self, list_name: str, action: str, index: int, digest: str,
                      record: bytes = b"", payload: bytes = b"", queue: str = "") -> int:
         """Retry or remove one record by content; see ``lua/failure_edit.lua``."""
@@ -312,9 +300,6 @@ class Store:
 
     def failed_queue_names(self) -> list[str]:
         return sorted(text(q) or "" for q in self.redis.smembers(self.keys.failed_queues))
-
-    def register_failed_queue(self, list_name: str) -> None:
-        self.redis.sadd(self.keys.failed_queues, list_name)
 
     # -- inspection ---------------------------------------------------------
 
