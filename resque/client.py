@@ -19,6 +19,7 @@ from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
+from .payload import same_json
 from .store import Store, text
 
 
@@ -183,22 +184,28 @@ class Resque:
         return len(payloads)
 
     def dequeue(self, job: Any, *args: Any, queue: str | None = None) -> int | None:
-        """Remove queued jobs of a class (with ``args``: only exact matches)."""
+        """Remove queued jobs of a class (with ``args``: only those equal to them).
+
+        Arguments are compared by value, not by bytes, so a job Ruby wrote
+        (``1.0e+20``) matches the same arguments given here (``1e+20``).
+        The queue is read in chunks; each matching element is removed by
+        its exact bytes.
+        """
         spec = self._spec(job)
         q = self.registry.queue_for(spec, queue)
         if any(r is False for r in run_hooks(self._hooks(spec, "before_dequeue"), *args)):
             return None
-        if args:
-            removed = self.store.remove_from_queue(q, encode_payload(spec.name, list(args)))
-        else:
-            removed = 0
-            for raw in self.store.queue_range(q):
+        wanted = list(args)
+        found: set[bytes] = set()
+        for chunk in self.store.queue_chunks(q):
+            for raw in chunk:
                 try:
-                    name = decode_payload(raw).get("class")
+                    payload = decode_payload(raw)
                 except PayloadError:
                     continue
-                if name == spec.name:
-                    removed += self.store.remove_from_queue(q, raw)
+                if payload["class"] == spec.name and (not args or same_json(payload["args"], wanted)):
+                    found.add(raw)
+        removed = sum(self.store.remove_from_queue(q, raw) for raw in found)
         run_hooks(self._hooks(spec, "after_dequeue"), *args)
         return removed
 

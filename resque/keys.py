@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .zones import zone_offset
+
 __version__ = "0.1.0"
 DEFAULT_NAMESPACE = "resque"
 FAILED_SUFFIX = "_failed"
@@ -133,7 +135,11 @@ def heartbeat_at(ts: float) -> str:
 
 
 def parse_time(text: str) -> float | None:
-    """Parse any of the protocol's time formats to epoch seconds, or None."""
+    """Parse any of the protocol's time formats to epoch seconds, or None.
+
+    ``failed_at``'s zone may be an abbreviation (``CET``, ``IST``): it is
+    read with Ruby's table, as Ruby's ``Time.parse`` reads it.
+    """
     text = text.strip()
     for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S %z"):
         try:
@@ -144,21 +150,17 @@ def parse_time(text: str) -> float | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
         pass
-    parts = text.split(" ")
+    parts = text.split()
     if len(parts) >= 2:
         try:
             base = datetime.strptime(" ".join(parts[:2]), "%Y/%m/%d %H:%M:%S")
         except ValueError:
             return None
-        zone = parts[2] if len(parts) > 2 else ""
-        if zone in ("UTC", "GMT", "Z"):
-            return base.replace(tzinfo=timezone.utc).timestamp()
-        if zone[:1] in "+-" and zone[1:].isdigit():
-            digits = zone[1:].ljust(4, "0")
-            offset = int(digits[:2]) * 3600 + int(digits[2:4]) * 60
-            sign = -1 if zone[0] == "-" else 1
-            return base.replace(tzinfo=timezone.utc).timestamp() - sign * offset
-        return base.astimezone().timestamp()  # a zone abbreviation: assume local
+        zone = " ".join(parts[2:])
+        offset = zone_offset(zone) if zone else None
+        if offset is None:  # no zone, or one Ruby does not know either: local time, as Ruby
+            return base.astimezone().timestamp()
+        return base.replace(tzinfo=timezone.utc).timestamp() - offset
     return None
 
 

@@ -6,7 +6,7 @@ Lua scripts live in ``resque/lua/`` and receive every key through KEYS.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import redis
 from redis.commands.core import Script
@@ -110,6 +110,17 @@ class Store:
     def queue_range(self, queue: str, start: int = 0, count: int = -1) -> list[bytes]:
         end = -1 if count < 0 else start + count - 1
         return list(self.redis.lrange(self.keys.queue(queue), start, end))
+
+    def queue_chunks(self, queue: str, chunk: int = 1000) -> Iterator[list[bytes]]:
+        """Yield a queue's elements in windows of ``chunk`` (LRANGE by LRANGE)."""
+        key, start = self.keys.queue(queue), 0
+        while True:
+            items = list(self.redis.lrange(key, start, start + chunk - 1))
+            if items:
+                yield items
+            if len(items) < chunk:
+                return
+            start += chunk
 
     def queue_names(self) -> list[str]:
         return [text(q) or "" for q in self.redis.smembers(self.keys.queues)]
