@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import importlib
-import os
+import signal
 from typing import Iterator
 
 import pytest
 import redis
 
-from resque import _accel
 from tests.helpers import RedisServer, extension_expected
 
 
@@ -51,3 +50,14 @@ def impl(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         if extension_expected():
             raise  # Cython is here (or RESQUE_REQUIRE_EXTENSIONS is set): the build must have worked
         pytest.skip("resque._speedups not built (no Cython here)")
+
+
+@pytest.fixture
+def saved_signals() -> Iterator[None]:
+    """Restore the signal handlers a worker run in this process installs."""
+    sigs = (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2,
+            signal.SIGCONT)
+    saved = {s: signal.getsignal(s) for s in sigs}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)

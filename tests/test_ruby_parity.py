@@ -1,7 +1,6 @@
 """What Ruby Resque does, done the same here: dequeue by value, ``::Foo``, hash args, zone names."""
 from __future__ import annotations
 
-import signal
 import time
 from datetime import datetime, timezone
 
@@ -53,15 +52,11 @@ def test_a_leading_double_colon_names_the_top_level_class():
 
 
 @pytest.fixture
-def worker_env(redis_url, monkeypatch, impl):
+def worker_env(redis_url, monkeypatch, impl, saved_signals):
     monkeypatch.setenv("RESQUE_REDIS_URL", redis_url)
     monkeypatch.setattr(jobs, "_conn", None)
     monkeypatch.setattr(_accel, "run_loop", impl.run_loop)
-    saved = {s: signal.getsignal(s) for s in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT,
-                                               signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)}
-    yield impl
-    for s, h in saved.items():
-        signal.signal(s, h)
+    return impl
 
 
 def test_a_worker_runs_ruby_payloads_with_double_colon_names_and_hash_args(worker_env, r):

@@ -1,7 +1,6 @@
 """``NullStats``: a worker whose client keeps no statistics writes no counters."""
 from __future__ import annotations
 
-import signal
 
 import pytest
 
@@ -12,14 +11,9 @@ from tests import jobs
 
 
 @pytest.fixture(autouse=True)
-def _env(redis_url, monkeypatch):
+def _env(redis_url, monkeypatch, saved_signals):
     monkeypatch.setenv("RESQUE_REDIS_URL", redis_url)
     monkeypatch.setattr(jobs, "_conn", None)
-    saved = {s: signal.getsignal(s) for s in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT,
-                                               signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)}
-    yield
-    for s, h in saved.items():
-        signal.signal(s, h)
 
 
 @pytest.mark.parametrize("fork", [False, True], ids=["no-fork", "fork"])
