@@ -286,7 +286,7 @@ class Supervisor:
             self._spawn()
         if ready is not None:
             ready()
-        while self.children or self.pending:
+        while self.children or (self.pending and self.stopping is None):
             now = time.monotonic()
             self._reap(now)
             due = [t for t in self.pending if t <= now]
