@@ -11,6 +11,7 @@ import signal
 from typing import Any, Callable
 
 _BIG_INT = re.compile(rb"(?<![\d.eE+-])-?\d{19,}(?![\d.eE])")
+_NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
 
 
 def _std_dumps(obj: Any) -> bytes:
@@ -42,7 +43,9 @@ try:
 
     def loads(data: bytes | str) -> Any:
         """Decode JSON, keeping integers beyond 64 bits exact."""
-        if _BIG_INT.search(data if isinstance(data, bytes) else data.encode()):
+        raw = data if isinstance(data, bytes) else data.encode()
+        # fewer than 19 digits in all: no big integer possible, skip the slower regex
+        if len(raw.translate(None, _NOT_DIGITS)) >= 19 and _BIG_INT.search(raw):
             return _std_loads(data)
         return orjson.loads(data)
 

@@ -12,15 +12,16 @@ import redis
 
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
-from .connection import Connection, connect
-from .errors import JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
+from .connection import Connection, connect, redact
+from .errors import CorruptValue, JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
 from .payload import same_json
-from .store import Store, text
+from .preview import Cut, decode_cut
+from .store import Corrupt, Store, text
 
 
 @dataclass
@@ -34,8 +35,10 @@ class WorkerInfo:
     job: dict[str, Any] | None = None
     started: str | None = None
     heartbeat: str | None = None
-    processed: int = 0
-    failed: int = 0
+    processed: int | Corrupt = 0
+    failed: int | Corrupt = 0
+    job_size: int = 0
+    job_cut: bool = False
 
     @property
     def state(self) -> str:
@@ -46,7 +49,8 @@ class WorkerInfo:
         return self.host == socket.gethostname()
 
 
-def _decode_record(raw: bytes | None) -> dict[str, Any] | None:
+def decode_record(raw: bytes | None) -> dict[str, Any] | None:
+    """Decode a worker's job record; text that is not JSON is kept as the payload."""
     if not raw:
         return None
     try:
@@ -54,6 +58,84 @@ def _decode_record(raw: bytes | None) -> dict[str, Any] | None:
     except ValueError:
         return {"queue": None, "payload": text(raw)}
     return value if isinstance(value, dict) else None
+
+
+def _decode_cut(cut: Cut | None) -> dict[str, Any] | None:
+    if cut is None:
+        return None
+    value, _ = decode_cut(cut)
+    if isinstance(value, str):
+        return {"queue": None, "payload": value}
+    return value if isinstance(value, dict) else None
+
+
+def loads_or_text(raw: bytes) -> Any:
+    """Decode a queue element for display; keep undecodable bytes as text."""
+    try:
+        return loads(raw)
+    except ValueError:
+        return text(raw)
+
+
+def job_spec(registry: Registry, job: Any) -> JobSpec:
+    """Return the spec of a job object, or of a job name (known here or not)."""
+    if isinstance(job, str):
+        if not job:
+            raise NoClassError("Jobs must be given a class.")
+        try:
+            return registry.resolve(job)
+        except JobNotAllowed:
+            return JobSpec(job, None)  # a job this process does not define
+    return registry.spec_for(job)
+
+
+def client_hooks(spec: JobSpec, prefix: str) -> tuple[Callable[..., Any], ...]:
+    """Return a job's enqueue/dequeue hooks (none for a job not defined here)."""
+    return spec.hooks(prefix) if spec.target is not None else ()
+
+
+def vetoed(hooks: tuple[Callable[..., Any], ...], args: Sequence[Any]) -> bool:
+    """Run ``hooks``; return True if one returned exactly False (Ruby's veto)."""
+    return any(r is False for r in run_hooks(hooks, *args))
+
+
+@contextmanager
+def writing(what: str, redis_id: str) -> Iterator[None]:
+    """Turn Redis's out-of-memory refusal into a ``RedisOutOfMemory``."""
+    try:
+        yield
+    except redis.exceptions.OutOfMemoryError:
+        raise RedisOutOfMemory(
+            f"{what}: Redis at {redis_id} is out of memory (maxmemory reached, "
+            "eviction policy noeviction); nothing was enqueued") from None
+
+
+def worker_infos(ids: Sequence[str],
+                 records: Sequence[tuple[dict[str, Any] | None, int, bool]]) -> list[WorkerInfo]:
+    """Pair worker ids with (record, size, cut); skip ids that do not parse."""
+    out = []
+    for wid, (record, size, cut) in zip(ids, records):
+        try:
+            host, pid, queues = parse_worker_id(wid)
+        except ValueError:
+            continue
+        out.append(WorkerInfo(wid, host, pid, queues, record, job_size=size, job_cut=cut))
+    return out
+
+
+def info_fields(sizes: dict[str, int], processed: Any, workers: Sequence[WorkerInfo],
+                failed: int, redis_id: str) -> dict[str, Any]:
+    """Assemble Ruby's ``Resque.info`` fields."""
+    return {
+        "pending": sum(sizes.values()),
+        "processed": processed,
+        "queues": len(sizes),
+        "workers": len(workers),
+        "working": sum(1 for w in workers if w.job),
+        "failed": failed,
+        "servers": [redis_id],
+        "environment": os.environ.get("RAILS_ENV") or os.environ.get("RACK_ENV") or "development",
+    }
 
 
 class Resque:
@@ -93,7 +175,7 @@ class Resque:
     @property
     def redis_id(self) -> str:
         """A display string for the server and namespace (no password)."""
-        return f"{self.connection.description}/{self.namespace}"
+        return f"{redact(self.connection.description)}/{self.namespace}"
 
     def __repr__(self) -> str:
         return f"Resque Client connected to {self.redis_id}"
@@ -101,14 +183,7 @@ class Resque:
     # -- defining and enqueueing -----------------------------------------
 
     def _spec(self, job: Any) -> JobSpec:
-        if isinstance(job, str):
-            if not job:
-                raise NoClassError("Jobs must be given a class.")
-            try:
-                return self.registry.resolve(job)
-            except JobNotAllowed:
-                return JobSpec(job, None)  # a job this process does not define
-        return self.registry.spec_for(job)
+        return job_spec(self.registry, job)
 
     def validate(self, job: Any, queue: str | None = None) -> str:
         """Return the queue for ``job`` or raise ``NoQueueError``/``NoClassError``."""
@@ -116,7 +191,7 @@ class Resque:
         return self.registry.queue_for(spec, queue)
 
     def _hooks(self, spec: JobSpec, prefix: str) -> tuple[Callable[..., Any], ...]:
-        return spec.hooks(prefix) if spec.target is not None else ()
+        return client_hooks(spec, prefix)
 
     def enqueue(self, job: Any, *args: Any) -> bool | None:
         """Push a job onto its own queue; return None if a hook vetoed it."""
@@ -129,7 +204,7 @@ class Resque:
         return self._enqueue(self.registry.queue_for(spec, queue), spec, args)
 
     def _enqueue(self, queue: str, spec: JobSpec, args: Sequence[Any]) -> bool | None:
-        if any(r is False for r in run_hooks(self._hooks(spec, "before_enqueue"), *args)):
+        if vetoed(self._hooks(spec, "before_enqueue"), args):
             return None
         payload = encode_payload(spec.name, list(args))
         if self.inline:
@@ -140,15 +215,8 @@ class Resque:
         run_hooks(self._hooks(spec, "after_enqueue"), *args)
         return True
 
-    @contextmanager
-    def _writing(self, what: str) -> Iterator[None]:
-        """Turn Redis's out-of-memory refusal into a ``RedisOutOfMemory``."""
-        try:
-            yield
-        except redis.exceptions.OutOfMemoryError:
-            raise RedisOutOfMemory(
-                f"{what}: Redis at {self.redis_id} is out of memory (maxmemory reached, "
-                "eviction policy noeviction); nothing was enqueued") from None
+    def _writing(self, what: str) -> Any:
+        return writing(what, self.redis_id)
 
     def _perform_inline(self, spec: JobSpec, payload: bytes) -> None:
         if spec.target is None:
@@ -168,7 +236,7 @@ class Resque:
         after = self._hooks(spec, "after_enqueue")
         kept: list[Sequence[Any]] = []
         for args in args_list:
-            if before and any(r is False for r in run_hooks(before, *args)):
+            if before and vetoed(before, args):
                 continue
             kept.append(args)
         payloads = [encode_payload(spec.name, list(a)) for a in kept]
@@ -231,7 +299,7 @@ class Resque:
     def peek(self, queue: str, start: int = 0, count: int = 1) -> Any:
         """Return decoded jobs without removing them (one item when count is 1)."""
         raws = self.store.queue_range(queue, start, count)
-        items = [_loads_or_text(r) for r in raws]
+        items = [loads_or_text(r) for r in raws]
         if count == 1:
             return items[0] if items else None
         return items
@@ -257,24 +325,27 @@ class Resque:
 
     # -- workers and info ---------------------------------------------------
 
-    def workers(self, details: bool = False) -> list[WorkerInfo]:
-        """Return every registered worker, sorted by id."""
+    def workers(self, details: bool = False, job_bytes: int | None = None) -> list[WorkerInfo]:
+        """Return every registered worker, sorted by id.
+
+        With ``job_bytes`` each job record is read only that far (Redis cuts
+        it); a longer record is decoded as far as it goes (``job_cut``).
+        """
         ids = sorted(self.store.worker_ids())
-        records = self.store.worker_jobs(ids)
-        out = []
-        for wid, raw in zip(ids, records):
-            try:
-                host, pid, queues = parse_worker_id(wid)
-            except ValueError:
-                continue
-            info = WorkerInfo(wid, host, pid, queues, _decode_record(raw))
-            if details:
+        if job_bytes is None:
+            records = [(decode_record(raw), len(raw or b""), False)
+                       for raw in self.store.worker_jobs(ids)]
+        else:
+            records = [(_decode_cut(c), c.size if c else 0, bool(c and not c.whole))
+                       for c in self.store.worker_job_cuts(ids, job_bytes)]
+        out = worker_infos(ids, records)
+        if details:
+            for info in out:
                 info.started, info.processed, info.failed, info.heartbeat = \
-                    self.store.worker_details(wid)
-            out.append(info)
+                    self.store.worker_details(info.id)
         return out
 
-    def worker(self, worker_id: str) -> WorkerInfo | None:
+    def worker(self, worker_id: str, job_bytes: int | None = None) -> WorkerInfo | None:
         """Return one worker with its details, or None if not registered."""
         if not self.store.worker_exists(worker_id):
             return None
@@ -282,8 +353,13 @@ class Resque:
             host, pid, queues = parse_worker_id(worker_id)
         except ValueError:
             return None
-        info = WorkerInfo(worker_id, host, pid, queues,
-                          _decode_record(self.store.worker_job(worker_id)))
+        if job_bytes is None:
+            info = WorkerInfo(worker_id, host, pid, queues,
+                              decode_record(self.store.worker_job(worker_id)))
+        else:
+            [cut] = self.store.worker_job_cuts([worker_id], job_bytes)
+            info = WorkerInfo(worker_id, host, pid, queues, _decode_cut(cut),
+                              job_size=cut.size if cut else 0, job_cut=bool(cut and not cut.whole))
         info.started, info.processed, info.failed, info.heartbeat = \
             self.store.worker_details(worker_id)
         return info
@@ -293,20 +369,19 @@ class Resque:
         busy = [w for w in self.workers() if w.job]
         return sorted(busy, key=lambda w: str((w.job or {}).get("run_at", "")))
 
+    def stat(self, name: str) -> int | Corrupt:
+        """Return a counter for display: its stored text if it is not a number."""
+        try:
+            return self.stats.get(name)
+        except CorruptValue as exc:
+            return Corrupt(exc.value)
+
     def info(self) -> dict[str, Any]:
-        """Return Ruby's ``Resque.info`` fields."""
+        """Return Ruby's ``Resque.info`` fields (a corrupt counter as its text)."""
         sizes = self.store.queue_sizes()
-        workers = self.workers()
-        return {
-            "pending": sum(sizes.values()),
-            "processed": self.stats.get("processed"),
-            "queues": len(sizes),
-            "workers": len(workers),
-            "working": sum(1 for w in workers if w.job),
-            "failed": self.store.failure_count("failed"),
-            "servers": [self.redis_id],
-            "environment": os.environ.get("RAILS_ENV") or os.environ.get("RACK_ENV") or "development",
-        }
+        workers = self.workers(job_bytes=512)  # enough to see a job; never a huge one whole
+        return info_fields(sizes, self.stat("processed"), workers,
+                           self.store.failure_count("failed"), self.redis_id)
 
     def pause_all(self) -> None:
         """Stop every worker on this namespace from reserving (Ruby's pause-all-workers)."""
@@ -333,13 +408,6 @@ class Resque:
         """
         worker_id = worker if isinstance(worker, str) else str(getattr(worker, "id", worker))
         return self.failure.record(exception, worker_id, queue, payload)
-
-
-def _loads_or_text(raw: bytes) -> Any:
-    try:
-        return loads(raw)
-    except ValueError:
-        return text(raw)
 
 
 # -- the default client -------------------------------------------------------

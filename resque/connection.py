@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -17,8 +19,15 @@ from .errors import ConfigurationError
 from .keys import DEFAULT_NAMESPACE
 
 EMBEDDED = "embedded"
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
-_SECRET_PARAM = re.compile(r"(?i)([?&]password=)[^&#]*")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_QUOTED = re.compile(r"'([^']*)'")
+# Query parameters shown as they are; every other parameter's value is hidden.
+_SHOWN_PARAMS = frozenset({
+    "db", "protocol", "client_name", "encoding", "decode_responses", "max_connections",
+    "health_check_interval", "retry_on_timeout", "socket_timeout", "socket_connect_timeout",
+    "socket_keepalive", "ssl_cert_reqs", "ssl_check_hostname", "ssl_ca_certs", "ssl_ca_path",
+    "ssl_certfile", "ssl_keyfile", "timeout",
+})
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -32,9 +41,10 @@ class Connection:
     embedded: bool = False
 
 
-def _client_options(tcp: bool = True) -> dict[str, Any]:
+def _client_options(tcp: bool = True, factory: Any = redis.Redis) -> dict[str, Any]:
+    retry = AsyncRetry if issubclass(factory, redis.asyncio.Redis) else Retry
     opts: dict[str, Any] = {
-        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+        "retry": retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
         "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         "health_check_interval": 30,
     }
@@ -43,19 +53,59 @@ def _client_options(tcp: bool = True) -> dict[str, Any]:
     return opts
 
 
-def _redact(url: str) -> str:
-    """Drop the user name and password from a URL, even a malformed one."""
-    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1", url))
+def _split_secrets(url: str) -> tuple[str, list[str]]:
+    """Return ``url`` without credentials, and the credential texts taken out.
+
+    The user info runs to the *last* ``@`` (a password may hold an unencoded
+    ``/``, ``?``, ``#`` or ``@``); a query parameter's value is kept only for
+    the harmless names in ``_SHOWN_PARAMS``. Works on malformed URLs too.
+    """
+    m = _SCHEME.match(url)
+    scheme, rest = (m.group(0), url[m.end():]) if m else ("", url)
+    taken: list[str] = []
+    if "@" in rest:
+        cut = rest.rindex("@")
+        taken.append(rest[:cut])
+        rest = rest[cut + 1:]
+    path, sep, params = rest.partition("?")
+    if not sep:
+        return scheme + rest, taken
+    kept = []
+    for part in params.split("&"):
+        name, eq, value = part.partition("=")
+        if eq and name.lower() in _SHOWN_PARAMS and re.fullmatch(r"[\w./:-]*", value):
+            kept.append(part)
+        elif value or not eq:
+            taken.append(value if eq else part)
+            kept.append(f"{name}=***" if eq and re.fullmatch(r"\w+", name) else "***")
+        else:
+            kept.append(part)
+    return f"{scheme}{path}?{'&'.join(kept)}", [t for t in taken if t]
 
 
-def _from_url(url: str) -> redis.Redis:
+def redact(url: str) -> str:
+    """Drop user names, passwords and credential parameters from a URL."""
+    return _split_secrets(url)[0]
+
+
+def redact_message(message: str, url: str) -> str:
+    """Hide in ``message`` any credential of ``url`` or quoted piece of one."""
+    secrets = _split_secrets(url)[1]
+    for secret in secrets:
+        message = message.replace(secret, "***")
+    return _QUOTED.sub(lambda m: "'***'" if m.group(1) and any(
+        m.group(1) in s for s in secrets) else m.group(0), message)
+
+
+def _from_url(url: str, factory: Any = redis.Redis) -> Any:
     try:
-        return redis.Redis.from_url(url, **_client_options(not url.startswith("unix://")))
+        return factory.from_url(url, **_client_options(not url.startswith("unix://"), factory))
     except ValueError as exc:
-        raise ConfigurationError(f"bad Redis URL {_redact(url)!r}: {exc}") from None
+        raise ConfigurationError(
+            f"bad Redis URL {redact(url)!r}: {redact_message(str(exc), url)}") from None
 
 
-def _from_ruby_form(text: str) -> tuple[redis.Redis, str | None, str]:
+def _from_ruby_form(text: str, factory: Any = redis.Redis) -> tuple[Any, str | None, str]:
     """Parse ``host:port:db/namespace`` as Ruby's ``Resque.redis=`` does."""
     server, _, ns = text.partition("/")
     host, _, rest = server.partition(":")
@@ -64,8 +114,9 @@ def _from_ruby_form(text: str) -> tuple[redis.Redis, str | None, str]:
         port = int(port_s) if port_s else 6379
         db = int(db_s) if db_s else 0
     except ValueError:
-        raise ConfigurationError(f"bad Redis address {text!r}: port and db must be numbers") from None
-    client = redis.Redis(host=host or "localhost", port=port, db=db, **_client_options())
+        raise ConfigurationError(
+            f"bad Redis address {redact(text)!r}: port and db must be numbers") from None
+    client = factory(host=host or "localhost", port=port, db=db, **_client_options(True, factory))
     return client, (ns or None), f"redis://{host or 'localhost'}:{port}/{db}"
 
 
@@ -106,20 +157,32 @@ def connect(
             source.redis, namespace, source.description, source.embedded)
     if isinstance(source, redis.Redis):
         return Connection(source, namespace or DEFAULT_NAMESPACE, describe(source))
+    return Connection(*resolve(source, namespace, data_dir))
+
+
+def resolve(source: str | None, namespace: str | None = None,
+            data_dir: str | os.PathLike[str] | None = None,
+            factory: Any = redis.Redis) -> tuple[Any, str, str, bool]:
+    """Build a ``factory`` client from a source given as text, the env or nothing.
+
+    Return ``(client, namespace, description, embedded)``. ``factory`` is
+    ``redis.Redis`` or ``redis.asyncio.Redis``; both get the same options.
+    Starting the embedded server blocks: an event loop calls this in a thread.
+    """
     if source is None:
         source = os.environ.get("RESQUE_REDIS_URL") or os.environ.get("REDIS_URL") or None
     if source is None or source == EMBEDDED:
         server = EmbeddedServer(Path(data_dir) if data_dir else default_data_dir())
         url = server.ensure()
         server.announce(sys.stderr)
-        return Connection(_from_url(url), namespace or DEFAULT_NAMESPACE, url, embedded=True)
+        return _from_url(url, factory), namespace or DEFAULT_NAMESPACE, url, True
     if not isinstance(source, str) or not source.strip():
         raise ConfigurationError(f"cannot connect to Redis from {source!r}")
     source = source.strip()
     if source.startswith(_URL_SCHEMES):
-        return Connection(_from_url(source), namespace or DEFAULT_NAMESPACE, _redact(source))
+        return _from_url(source, factory), namespace or DEFAULT_NAMESPACE, redact(source), False
     if "://" in source:
         raise ConfigurationError(
-            f"unsupported Redis URL scheme in {_redact(source)!r} (use redis://, rediss:// or unix://)")
-    client, ns, desc = _from_ruby_form(source)
-    return Connection(client, namespace or ns or DEFAULT_NAMESPACE, desc)
+            f"unsupported Redis URL scheme in {redact(source)!r} (use redis://, rediss:// or unix://)")
+    client, ns, desc = _from_ruby_form(source, factory)
+    return client, namespace or ns or DEFAULT_NAMESPACE, desc, False

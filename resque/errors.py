@@ -18,6 +18,15 @@ class RedisOutOfMemory(RedisUnavailable):
     """Redis refused a write: ``maxmemory`` reached under ``noeviction``."""
 
 
+class CorruptValue(ResqueError, ValueError):
+    """A stored value is not what the protocol says (e.g. a counter is not a number)."""
+
+    def __init__(self, key: str, value: str):
+        super().__init__(f"{key} holds {value!r}, not a number")
+        self.key = key
+        self.value = value
+
+
 class NoQueueError(ResqueError):
     """A job has no queue, or a worker was given no queue (Ruby's name)."""
 

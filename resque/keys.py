@@ -81,6 +81,11 @@ class Keys:
         return self.prefix + "pause-all-workers"
 
     @property
+    def web_secret(self) -> str:
+        """The web app's CSRF signing secret, shared by all its processes."""
+        return self.prefix + "web:csrf_secret"
+
+    @property
     def requeued_orphans(self) -> str:
         """Counter of orphaned jobs pushed back by ``--requeue-orphans``."""
         return self.stat("requeued")

@@ -18,6 +18,8 @@ from .errors import JobNotAllowed, NoClassError, NoQueueError
 HOOK_PREFIXES = (
     "before_enqueue", "after_enqueue", "before_dequeue", "after_dequeue",
     "before_perform", "around_perform", "after_perform", "on_failure",
+    # resque-scheduler's, run by resque.scheduler when it schedules and moves jobs
+    "before_schedule", "after_schedule", "before_delayed_enqueue",
 )
 
 

@@ -5,20 +5,22 @@ Lua scripts live in ``resque/lua/`` and receive every key through KEYS.
 """
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any, Iterable, Iterator, Sequence
 
 import redis
 from redis.commands.core import Script
 
+from . import commands
+from .commands import pack_transaction, script_source
+from .errors import CorruptValue
 from .keys import Keys, failed_stat, processed_stat
+from .preview import Cut
 
 _pack: Any
 try:
     from hiredis import pack_command as _pack
 except ImportError:  # pragma: no cover - redis-py packs in Python instead
     _pack = None
-_MULTI, _EXEC = b"*1\r\n$5\r\nMULTI\r\n", b"*1\r\n$4\r\nEXEC\r\n"
 
 Reply = Any
 
@@ -30,18 +32,38 @@ def text(value: bytes | str | None) -> str | None:
     return value.decode("utf-8", "replace")
 
 
-def _load(name: str) -> str:
-    return resources.files("resque").joinpath("lua", f"{name}.lua").read_text("utf-8")
+class Corrupt(str):
+    """A stored value that is not what the protocol says, kept as its text.
+
+    Readers that show data return it instead of failing; the text is the
+    stored value (or a note such as ``(wrong Redis type)``).
+    """
 
 
-def _transact(conn: Any, commands: tuple[tuple[Any, ...], ...]) -> Any:
-    if _pack is not None:
-        packed = [b"".join([_MULTI, *map(_pack, commands), _EXEC])]
-    else:
-        packed = conn.pack_commands([("MULTI",), *commands, ("EXEC",)])
-    conn.send_packed_command(packed, False)
+WRONG_TYPE = Corrupt("(wrong Redis type)")
+
+
+def number(raw: Any) -> int | Corrupt:
+    """Read a counter reply: missing is 0, anything not an integer is ``Corrupt``."""
+    if raw is None:
+        return 0
+    if isinstance(raw, Exception):
+        return WRONG_TYPE
     try:
-        for _ in range(len(commands) + 1):
+        return int(raw)
+    except (TypeError, ValueError):
+        return Corrupt(text(raw) or "")
+
+
+def shown_text(raw: Any) -> str | None:
+    """Read a text reply for display: an error reply becomes ``Corrupt``."""
+    return WRONG_TYPE if isinstance(raw, Exception) else text(raw)
+
+
+def _transact(conn: Any, sequence: tuple[tuple[Any, ...], ...]) -> Any:
+    conn.send_packed_command(pack_transaction(conn, sequence), False)
+    try:
+        for _ in range(len(sequence) + 1):
             conn.read_response()  # +OK, then +QUEUED per command
         return conn.read_response()
     except redis.exceptions.ResponseError:
@@ -55,15 +77,16 @@ class Store:
     def __init__(self, client: redis.Redis, keys: Keys):
         self.redis: Any = client  # redis-py's reply types are loose; replies here are bytes
         self.keys = keys
-        self._cycle: Script = client.register_script(_load("cycle"))
-        self._failure_edit: Script = client.register_script(_load("failure_edit"))
-        self._requeue_orphan: Script = client.register_script(_load("requeue_orphan"))
+        self._cycle: Script = client.register_script(script_source("cycle"))
+        self._failure_edit: Script = client.register_script(script_source("failure_edit"))
+        self._requeue_orphan: Script = client.register_script(script_source("requeue_orphan"))
+        self._preview_range: Script = client.register_script(script_source("preview_range"))
 
     # -- queues -----------------------------------------------------------
 
     def push(self, queue: str, payload: bytes) -> None:
         """SADD the queue and RPUSH the payload, atomically: one round trip."""
-        self._atomic(("SADD", self.keys.queues, queue), ("RPUSH", self.keys.queue(queue), payload))
+        self._atomic(*commands.push(self.keys, queue, payload))
 
     def _atomic(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Run ``commands`` in MULTI/EXEC with one write on a pooled connection.
@@ -87,11 +110,9 @@ class Store:
         """Push many payloads to one queue in a single round trip."""
         if not payloads:
             return
-        key = self.keys.queue(queue)
         with self.redis.pipeline() as pipe:
-            pipe.sadd(self.keys.queues, queue)
-            for i in range(0, len(payloads), chunk):
-                pipe.rpush(key, *payloads[i : i + chunk])
+            for command in commands.push_many(self.keys, queue, payloads, chunk):
+                pipe.execute_command(*command)
             pipe.execute()
 
     def pop(self, queue: str) -> bytes | None:
@@ -211,7 +232,11 @@ class Store:
         return bool(self.redis.sismember(self.keys.workers, worker_id))
 
     def worker_job(self, worker_id: str) -> bytes | None:
-        record: bytes | None = self.redis.get(self.keys.worker(worker_id))
+        """Return a worker's job record (None also when the key has another type, as MGET)."""
+        try:
+            record: bytes | None = self.redis.get(self.keys.worker(worker_id))
+        except redis.exceptions.ResponseError:
+            return None
         return record
 
     def worker_jobs(self, worker_ids: Sequence[str]) -> list[bytes | None]:
@@ -225,16 +250,20 @@ class Store:
     def clear_worker_job(self, worker_id: str) -> None:
         self.redis.delete(self.keys.worker(worker_id))
 
-    def worker_details(self, worker_id: str) -> tuple[str | None, int, int, str | None]:
-        """Return (started, processed, failed, heartbeat) of one worker."""
+    def worker_details(self, worker_id: str) -> tuple[str | None, int | Corrupt, int | Corrupt,
+                                                      str | None]:
+        """Return (started, processed, failed, heartbeat) of one worker.
+
+        A value of the wrong shape or Redis type comes back as ``Corrupt``.
+        """
         k = self.keys
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(k.worker_started(worker_id))
             pipe.get(k.stat(processed_stat(worker_id)))
             pipe.get(k.stat(failed_stat(worker_id)))
             pipe.hget(k.heartbeat, worker_id)
-            started, processed, failed, beat = pipe.execute()
-        return text(started), int(processed or 0), int(failed or 0), text(beat)
+            started, processed, failed, beat = pipe.execute(raise_on_error=False)
+        return shown_text(started), number(processed), number(failed), shown_text(beat)
 
     def heartbeat(self, worker_id: str, stamp: str) -> None:
         self.redis.hset(self.keys.heartbeat, worker_id, stamp)
@@ -263,7 +292,18 @@ class Store:
     # -- stats --------------------------------------------------------------
 
     def stat(self, name: str) -> int:
-        return int(self.redis.get(self.keys.stat(name)) or 0)
+        """Return a counter; raise ``CorruptValue`` if it is not an integer."""
+        value = self.stat_value(name)
+        if isinstance(value, Corrupt):
+            raise CorruptValue(self.keys.stat(name), value)
+        return value
+
+    def stat_value(self, name: str) -> int | Corrupt:
+        """Return a counter, or ``Corrupt`` when it holds something else."""
+        try:
+            return number(self.redis.get(self.keys.stat(name)))
+        except redis.exceptions.ResponseError as exc:
+            return number(exc)
 
     def incr_stat(self, name: str, by: int = 1) -> int:
         return int(self.redis.incrby(self.keys.stat(name), by))
@@ -301,10 +341,9 @@ class Store:
     def failure_edit(self, list_name: str, action: str, index: int, digest: str,
                      record: bytes = b"", payload: bytes = b"", queue: str = "") -> int:
         """Retry or remove one record by content; see ``lua/failure_edit.lua``."""
-        k = self.keys
-        return int(self._failure_edit(
-            keys=[k.failed_list(list_name), k.queues, k.queue(queue)],
-            args=[action, index, digest, record, payload, queue]))
+        keys, args = commands.failure_edit(self.keys, list_name, action, index, digest,
+                                           record, payload, queue)
+        return int(self._failure_edit(keys=keys, args=args))
 
     def failure_clear(self, list_name: str) -> int:
         return int(self.redis.delete(self.keys.failed_list(list_name)))
@@ -329,25 +368,72 @@ class Store:
         }.get(kind)
         return kind, int(size(key)) if size else 0
 
-    def key_values(self, name: str, start: int, count: int) -> tuple[str, list[str]]:
-        """Return the TYPE and a window of the values of one namespaced key."""
+    def key_values(self, name: str, start: int, count: int,
+                   cut: int = 4096) -> tuple[str, list[str], int | None]:
+        """Return the TYPE, a window of values and the next cursor of one key.
+
+        Nothing is read whole: a string by GETRANGE, a list element cut to
+        ``cut`` bytes in Redis, sets and hashes by SSCAN/HSCAN from the
+        cursor ``start`` (the next cursor is returned, None at the end),
+        sorted sets by ZRANGE.
+        """
         key = self.keys.key(name)
         kind = text(self.redis.type(key)) or "none"
         end = start + count - 1
+        cursor: int | None = None
+        items: list[Any] = []
         if kind == "string":
-            return kind, [text(self.redis.get(key)) or ""]
-        if kind == "list":
-            items = self.redis.lrange(key, start, end)
-        elif kind == "set":
-            items = sorted(self.redis.smembers(key))[start : end + 1]
+            items = [self.redis.getrange(key, 0, cut - 1)]
+        elif kind == "list":
+            items = [c.head for c in self.list_cuts(key, start, count, cut)]
         elif kind == "zset":
             items = self.redis.zrange(key, start, end)
+        elif kind == "set":
+            cursor, items = self.redis.sscan(key, start, count=count)
         elif kind == "hash":
-            pairs = sorted(self.redis.hgetall(key).items())[start : end + 1]
-            items = [f"{text(k)}: {text(v)}" for k, v in pairs]
-        else:
-            items = []
-        return kind, [text(i) or "" for i in items]
+            cursor, pairs = self.redis.hscan(key, start, count=count)
+            items = [f"{text(k)}: {text(v)}" for k, v in pairs.items()]
+        return kind, [text(i) or "" for i in items], (cursor or None) if cursor is not None else None
+
+    def web_secret(self, candidate: bytes) -> bytes:
+        """Return the stored web secret, storing ``candidate`` first if there is none."""
+        with self.redis.pipeline() as pipe:
+            pipe.set(self.keys.web_secret, candidate, nx=True)
+            pipe.get(self.keys.web_secret)
+            stored: bytes = pipe.execute()[1]
+        return stored
+
+    def list_cuts(self, key: str, start: int, count: int, head: int,
+                  tail: int = 0) -> list[Cut]:
+        """Return a window of any list, each element cut to ``head`` + ``tail`` bytes."""
+        if count <= 0:
+            return []
+        flat = self._preview_range(keys=[key], args=[start, start + count - 1, head, tail])
+        return [Cut(int(flat[i]), flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
+
+    def queue_cuts(self, queue: str, start: int, count: int, head: int) -> list[Cut]:
+        """Return a window of a queue's jobs, each cut to ``head`` bytes."""
+        return self.list_cuts(self.keys.queue(queue), start, count, head)
+
+    def failure_cuts(self, list_name: str, start: int, count: int, head: int,
+                     tail: int) -> list[Cut]:
+        """Return a window of a failure list, each record cut to its head and tail."""
+        return self.list_cuts(self.keys.failed_list(list_name), start, count, head, tail)
+
+    def worker_job_cuts(self, worker_ids: Sequence[str], head: int) -> list[Cut | None]:
+        """Return each worker's job record cut to ``head`` bytes (GETRANGE), or None."""
+        if not worker_ids:
+            return []
+        with self.redis.pipeline(transaction=False) as pipe:
+            for w in worker_ids:
+                pipe.strlen(self.keys.worker(w))
+                pipe.getrange(self.keys.worker(w), 0, head - 1)
+            replies = pipe.execute(raise_on_error=False)
+        out: list[Cut | None] = []
+        for size, part in zip(replies[::2], replies[1::2]):
+            ok = isinstance(size, int) and size > 0 and isinstance(part, bytes)
+            out.append(Cut(size, part) if ok else None)
+        return out
 
     def server_info(self) -> dict[str, Any]:
         return dict(self.redis.info())

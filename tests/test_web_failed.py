@@ -203,3 +203,13 @@ def test_hundred_thousand_failures_page_reads_only_its_window(r, client):
     before = sent()
     assert w.get("/overview").status_code == 200 and w.get("/metrics").status_code == 200
     assert sent() - before < 100_000
+
+
+def test_failed_page_links_only_to_registered_workers(web, client, r):
+    python_failure(client, worker="gone-host:31337:q", message="from a worker long gone")
+    res = web.get("/failed")
+    links = re.findall(r'href="(/workers/[^"]+)"', res.text)
+    assert links and all(web.get(link.replace("&amp;", "&")).status_code == 200 for link in links)
+    assert "gone-host" not in "".join(links)
+    assert "gone-host:31337" in text_of(res.text)  # still named, as text
+    assert "/workers/ruby-box.example.com%3A4242%3Acritical%2Chigh%2C%2A" in links

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
-from typing import Any
+from html.parser import HTMLParser
+from typing import Any, Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -123,26 +124,39 @@ def shared_app(redis_server: Any) -> Any:
 
 
 class Web:
-    """A Falcon test client that keeps the CSRF cookie like a browser."""
+    """A Falcon test client that keeps the CSRF cookie and form token like a browser."""
 
     def __init__(self, app: Any, root_path: str = ""):
         self.client = testing.TestClient(app)
         self.root_path = root_path
+        self.nonce: str | None = None
         self.token: str | None = None
 
     def get(self, path: str, **kwargs: Any) -> testing.Result:
         kwargs.setdefault("root_path", self.root_path)
+        if self.nonce is not None:
+            kwargs.setdefault("cookies", {"resque_csrf": self.nonce})
         result = self.client.simulate_get(path, **kwargs)
         cookie = result.cookies.get("resque_csrf")
         if cookie is not None:
-            self.token = cookie.value
+            self.nonce = cookie.value
+        found = re.search(r'name="csrf-token" content="([^"]+)"', result.text)
+        if found:
+            self.token = found.group(1)
         return result
 
     def csrf(self) -> str:
+        """Return the form token (reading a page for it if none was seen yet)."""
         if self.token is None:
             self.get("/overview")
         assert self.token
         return self.token
+
+    def cookie(self) -> str:
+        """Return the CSRF cookie's nonce."""
+        self.csrf()
+        assert self.nonce
+        return self.nonce
 
     def post(self, path: str, fields: dict[str, Any], *, token: str | None = None,
              cookie: str | None = None, headers: dict[str, str] | None = None,
@@ -150,7 +164,7 @@ class Web:
         body = dict(fields)
         if send_token:
             body["_csrf"] = token if token is not None else self.csrf()
-        cookies = {"resque_csrf": cookie if cookie is not None else self.csrf()} if send_cookie else None
+        cookies = {"resque_csrf": cookie if cookie is not None else self.cookie()} if send_cookie else None
         hdrs = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
         return self.client.simulate_post(path, body=urlencode(body), headers=hdrs,
                                          cookies=cookies, root_path=self.root_path)
@@ -171,3 +185,38 @@ def form_fields(html: str, action: str) -> list[dict[str, str]]:
         if fields.get("action") == action:
             out.append(fields)
     return out
+
+
+class Links(HTMLParser):
+    """Collect the local links, form actions and sources of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src", "action") and value and value.startswith("/"):
+                self.found.append(value.split("#")[0])
+
+
+CRAWL_START = ["/", "/overview", "/working", "/queues", "/workers", "/failed", "/stats/resque",
+               "/stats/redis", "/stats/keys", "/stats.txt", "/metrics", "/api", "/api/overview",
+               "/api/stats/redis", "/api/stats/resque", "/api/queues", "/api/failed",
+               "/no/such/page", "/stats/keys/no-such-key"]
+
+
+def crawl(test_client: testing.TestClient, limit: int = 120) -> Iterator[tuple[str, testing.Result, str]]:
+    """GET every page reachable from the tabs; yield path, result and body plus headers."""
+    todo, seen = list(CRAWL_START), set()
+    while todo and len(seen) < limit:
+        path = todo.pop(0)
+        if path in seen or path.startswith("/static"):
+            continue
+        seen.add(path)
+        res = test_client.simulate_get(path)
+        yield path, res, res.text + json.dumps(dict(res.headers))
+        if "html" in res.headers.get("content-type", ""):
+            links = Links()
+            links.feed(res.text)
+            todo += [p for p in links.found if p not in seen]

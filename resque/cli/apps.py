@@ -7,22 +7,38 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
+from typing import Any, Iterable
 
 import click
 
 from ..registry import Registry
 
 logger = logging.getLogger(__name__)
+SETUP_HOOK = "setup_resque_worker"
 
 
-def load_apps(apps: Iterable[str], registry: Registry, allow: Iterable[str] = ()) -> None:
+def load_apps(apps: Iterable[str], registry: Registry, allow: Iterable[str] = ()) -> list[ModuleType]:
     """Import each module or .py file; allow job classes under their packages."""
     registry.allow(*allow)
+    modules = []
     for app in apps:
         for item in app.split():
             module = _import(item)
             registry.allow(module.__name__.split(".")[0] + ".")
+            modules.append(module)
+    return modules
+
+
+def setup_worker(modules: Iterable[ModuleType], worker: Any) -> None:
+    """Let each app module that defines ``setup_resque_worker(worker)`` prepare the worker.
+
+    Called once, in the worker process, before it starts: the place to add
+    worker hooks (``worker.hooks.add(...)``) or set a framework up.
+    """
+    for module in modules:
+        setup = getattr(module, SETUP_HOOK, None)
+        if callable(setup):
+            setup(worker)
 
 
 def log_registered(registry: Registry) -> None:

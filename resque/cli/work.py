@@ -17,7 +17,7 @@ from ..client import set_client
 from ..errors import ResqueError
 from ..queues import QueueList
 from ..worker import Worker, WorkerOptions
-from .apps import load_apps, log_registered
+from .apps import load_apps, log_registered, setup_worker
 from .daemon import Pidfile, check_logfile, daemonize
 from .main import CliConfig, cli_config, connection_options, main, setup_logging
 
@@ -154,13 +154,17 @@ def work(ctx: click.Context, /, queues: str | None, background: bool | None, pid
         return
     daemon = Daemon.checked(background, pidfile, logfile)
     client = cli_config().client()
-    load_apps(params["apps"], client.registry, params["allow"])
+    modules = load_apps(params["apps"], client.registry, params["allow"])
     _ping(client)
     ready = daemon.detach()
     setup_logging(_verbosity(params["verbose"]), params["quiet"])
     log_registered(client.registry)
     set_client(client)  # jobs and hooks calling resque.enqueue use the worker's Redis
     worker = Worker(qlist, client, options)
+    try:
+        setup_worker(modules, worker)
+    except ResqueError as exc:
+        raise click.ClickException(str(exc)) from None
     worker.register_signal_handlers()  # before the caller is released: an early QUIT is honoured
     with daemon.pidfile:
         if ready is not None:

@@ -13,6 +13,18 @@ DEFAULT_LIST = "failed"
 _CHUNK = 1000
 
 
+def retry_edit(failure: Failure, multi_queue: bool) -> tuple[str, bytes, bytes, str]:
+    """Return what retrying a record writes: (retried_at, record, job payload, job queue).
+
+    The record gets Ruby's ``retried_at`` (without a zone in the
+    multi-queue backend, as Ruby's); the job goes back as a fresh payload.
+    """
+    data = failure.data
+    stamp = data["retried_at"] = failed_at(zone=not multi_queue)
+    payload = encode_payload(failure.job_class or "", failure.args)
+    return stamp, dumps(data), payload, failure.queue or "failed"
+
+
 class RedisFailure(FailureBackend):
     """All failures in one list, ``<ns>:failed`` (the default backend)."""
 
@@ -102,13 +114,9 @@ class RedisFailure(FailureBackend):
         f = self._resolve(failure, queue)
         if f is None:
             return None
-        data = f.data
-        stamp = data["retried_at"] = failed_at(zone=not self.multi_queue)
-        job_queue = f.queue or "failed"
-        name = f.job_class or ""
-        payload = encode_payload(name, f.args)
+        stamp, record, payload, job_queue = retry_edit(f, self.multi_queue)
         found = self.store.failure_edit(
-            f.list_name, "retry", f.index, digest(f.raw), dumps(data), payload, job_queue)
+            f.list_name, "retry", f.index, digest(f.raw), record, payload, job_queue)
         return stamp if found >= 0 else None
 
     def remove(self, failure: Failure | int | str, queue: str | None = None) -> bool:

@@ -1,24 +1,23 @@
 """Build the Falcon app of the monitoring front end."""
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import falcon
-import redis
 
 from .. import extensions
+from .._flags import flag
 from ..client import Resque
 from ..errors import RedisUnavailable, ResqueError
 from . import resources as pages
 from . import resources_failed, resources_stats
 from .extend import WebExtension
+from .outage import RedisHealth, add_handlers
 from .render import CACHE_CONTROL, Renderer, Site, make_environment
-from .security import BasicAuth, Csrf, SecurityHeaders
+from .security import BasicAuth, Csrf, SecurityHeaders, SigningKey
 
-logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().with_name("static")
 
 
@@ -26,6 +25,7 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
                password: str | None = None, redis_url: str | None = None,
                namespace: str | None = None, poll_interval: float = 2.0,
                plugins: "Iterable[Callable[[WebExtension], None]] | None" = None,
+               secret: str | None = None, trust_forwarded: bool | None = None,
                ) -> "falcon.App[falcon.Request, falcon.Response]":
     """Return the WSGI app showing ``client``'s queues, workers and failures.
 
@@ -33,16 +33,23 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
     ``RESQUE_REDIS_URL``/``REDIS_URL`` and ``RESQUE_NAMESPACE``, else the
     embedded server. ``user``/``password`` (default ``RESQUE_WEB_USER``/
     ``RESQUE_WEB_PASSWORD``) turn on HTTP basic auth. ``plugins`` add
-    pages and tabs (default: the ``resque.web`` entry points).
+    pages and tabs (default: the ``resque.web`` entry points). ``secret``
+    (default ``RESQUE_WEB_SECRET``, else one kept in Redis) signs CSRF
+    tokens; ``trust_forwarded`` (default ``RESQUE_WEB_TRUST_FORWARDED``)
+    believes a proxy's ``X-Forwarded-Proto``/``X-Forwarded-Host``.
     """
     if client is None:
         client = Resque(redis_url, namespace or os.environ.get("RESQUE_NAMESPACE") or None)
     user = os.environ.get("RESQUE_WEB_USER") if user is None else user
     password = os.environ.get("RESQUE_WEB_PASSWORD") if password is None else password
-    middleware: list[Any] = [SecurityHeaders()]
+    health = RedisHealth(client)
+    middleware: list[Any] = [SecurityHeaders(), health]
     if user or password:
         middleware.append(BasicAuth(user or "", password or ""))
-    middleware.append(Csrf())
+    if trust_forwarded is None:
+        trust_forwarded = flag("RESQUE_WEB_TRUST_FORWARDED")
+    key = SigningKey(secret or os.environ.get("RESQUE_WEB_SECRET") or None, client.store.web_secret)
+    middleware.append(Csrf(key, trust_forwarded))
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.resp_options.secure_cookies_by_default = False
@@ -53,7 +60,9 @@ def create_app(client: Resque | None = None, *, user: str | None = None,
     for install in plugins:
         install(WebExtension(app, client, out))
     _errors(app, out)
+    add_handlers(app, health)
     app.add_static_route("/static", STATIC)
+    health.check(client)
     return app
 
 
@@ -103,12 +112,5 @@ def _errors(app: "falcon.App[falcon.Request, falcon.Response]", out: Renderer) -
             raise falcon.HTTPServiceUnavailable(title="Redis unavailable", description=str(exc))
         raise falcon.HTTPBadRequest(title=type(exc).__name__, description=str(exc))
 
-    def redis_error(req: falcon.Request, resp: falcon.Response, exc: Exception,
-                    params: dict[str, Any]) -> None:
-        logger.exception("Redis error while serving %s", req.path)
-        raise falcon.HTTPServiceUnavailable(title="Redis unavailable",
-                                            description=f"{type(exc).__name__}: {exc}")
-
     app.set_error_serializer(serialize)
     app.add_error_handler(ResqueError, resque_error)
-    app.add_error_handler(redis.exceptions.RedisError, redis_error)

@@ -8,11 +8,12 @@ from urllib.parse import quote, urlencode
 
 import falcon
 from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..client import Resque
 from ..keys import __version__
-from .views import arg_text
+from ..store import Corrupt
+from .views import arg_text, filesize
 
 CACHE_CONTROL = "max-age=0, private, must-revalidate"
 TABS = (("overview", "Overview"), ("working", "Working"), ("failed", "Failed"),
@@ -30,12 +31,22 @@ def query(params: dict[str, Any]) -> str:
     return "?" + urlencode(kept) if kept else ""
 
 
+def shown(value: Any) -> Any:
+    """Mark a value that Redis holds in the wrong shape; pass others through."""
+    if not isinstance(value, Corrupt):
+        return value
+    return Markup('<span class="corrupt" title="not what Resque writes here">corrupt: ') \
+        + escape(repr(str(value))) + Markup("</span>")
+
+
 def make_environment() -> Environment:
     """Create the Jinja2 environment of the app (autoescaping HTML)."""
     env = Environment(loader=PackageLoader("resque.web"), autoescape=select_autoescape(),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["pq"] = path_quote
     env.filters["arg"] = arg_text
+    env.filters["shown"] = shown
+    env.filters["filesize"] = filesize
     env.globals["query"] = query
     return env
 

@@ -31,7 +31,7 @@ class Overview(Page):
         out = views.queues_summary(self.client)
         out.update(views.working_rows(self.client))
         out["pending"] = sum(q["size"] for q in out["queues"])
-        out["processed"] = self.client.stats.get("processed")
+        out["processed"] = self.client.stat("processed")
         return out
 
 
@@ -54,7 +54,7 @@ class WorkingOne(Page):
     live = True
 
     def data(self, req: falcon.Request, worker_id: str = "", **params: Any) -> dict[str, Any]:
-        w = self.client.worker(worker_id)
+        w = self.client.worker(worker_id, job_bytes=views.JOB_BYTES)
         if w is None:
             raise falcon.HTTPNotFound(title="No such worker",
                                       description=f"Worker {worker_id!r} is not registered.")
@@ -103,12 +103,13 @@ class Workers(Page):
     def data(self, req: falcon.Request, worker_id: str = "", **params: Any) -> dict[str, Any]:
         now = time.time()
         if worker_id and worker_id != "all" and ":" in worker_id:
-            w = self.client.worker(worker_id)
+            w = self.client.worker(worker_id, job_bytes=views.JOB_BYTES)
             if w is None:
                 raise falcon.HTTPNotFound(title="Worker doesn't exist",
                                           description=f"No registered worker {worker_id!r}.")
             return {"worker": views.worker_row(w, now)}
-        rows = [views.worker_row(w, now) for w in self.client.workers(details=True)]
+        rows = [views.worker_row(w, now)
+                for w in self.client.workers(details=True, job_bytes=views.JOB_BYTES)]
         host = worker_id if worker_id and worker_id != "all" else None
         shown = [w for w in rows if host is None or w["host"] == host]
         if host is not None and not shown:

@@ -15,59 +15,81 @@ from typing import Any, Iterator
 import falcon
 
 from ..failure import Failure, FailureBackend
+from ..preview import Cut
 from ..keys import failed_list_name
 from . import views
+from .views import HEAD, TAIL, Record, read
 from .render import Page, form, path_quote, redirect, start_param
 
 CLASS_COUNT_LIMIT = 5000
+SCAN_LIMIT = 2000  # records one filtered request reads at most
+SCAN_HEAD, SCAN_TAIL = 512, 512  # bytes of a record read to filter it
 _CHUNK = 500
 _RUBY_GET_ACTION = re.compile(r"^(?:[^/]+/)?(?:requeue|remove)/(?:\d+|all)$")
 
 
-def scan(backend: FailureBackend, name: str, order: str) -> Iterator[Failure]:
-    """Yield every record of a list in chunks, newest first unless ``asc``."""
+def scan(backend: FailureBackend, name: str, order: str, skip: int = 0,
+         limit: int | None = None) -> Iterator[Record]:
+    """Yield records in chunks, newest first unless ``asc``, from ``skip`` on."""
     total = backend.count(name)
-    if order == "asc":
-        for lo in range(0, total, _CHUNK):
-            yield from backend.all(lo, _CHUNK, name)
-        return
-    hi = total
-    while hi > 0:
-        lo = max(0, hi - _CHUNK)
-        yield from reversed(backend.all(lo, hi - lo, name))
-        hi = lo
+    end = total if limit is None else min(total, skip + limit)
+    for pos in range(skip, end, _CHUNK):
+        n = min(_CHUNK, end - pos)
+        if order == "asc":
+            yield from read(backend, name, pos, n, SCAN_HEAD, SCAN_TAIL)
+        else:
+            lo = max(0, total - pos - n)
+            yield from reversed(read(backend, name, lo, total - pos - lo, SCAN_HEAD, SCAN_TAIL))
 
 
 def window(backend: FailureBackend, name: str, start: int, per_page: int,
-           order: str) -> tuple[list[Failure], int]:
+           order: str) -> tuple[list[Record], int]:
     """Return one page of a list (reading only that page) and the list size."""
     total = backend.count(name)
     if order == "asc":
-        return (backend.all(start, per_page, name) if start < total else []), total
+        return (read(backend, name, start, per_page) if start < total else []), total
     hi = total - start
     lo = max(0, hi - per_page)
-    return (list(reversed(backend.all(lo, hi - lo, name))) if hi > 0 else []), total
+    return (list(reversed(read(backend, name, lo, hi - lo))) if hi > 0 else []), total
 
 
-def filtered(backend: FailureBackend, name: str, start: int, per_page: int, order: str,
-             class_name: str | None, queue: str | None,
-             now: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Return one page of the records passing the filters, scanning no further."""
+def filtered(backend: FailureBackend, name: str, p: dict[str, Any], per_page: int,
+             now: float) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Return one page of matching records, reading at most ``SCAN_LIMIT`` records.
+
+    The search starts ``p["scan"]`` records in (in the page's order); when the
+    window ends before the page fills, the scan info offers the next window.
+    """
     rows: list[dict[str, Any]] = []
-    skipped, more = 0, False
-    for f in scan(backend, name, order):
+    skipped, more, read_count = 0, False, 0
+    for f in scan(backend, name, p["order"], p["scan"], SCAN_LIMIT):
+        read_count += 1
         row = views.failure_row(f, now)
-        if not views.matches(row, class_name, queue):
+        if not views.matches(row, p["class"], p["queue"]):
             continue
-        if skipped < start:
+        if skipped < p["start"]:
             skipped += 1
         elif len(rows) == per_page:
             more = True
             break
         else:
-            rows.append(row)
-    total = None if more else skipped + len(rows)
-    return rows, views.pager(start, per_page, total, len(rows), more)
+            rows.append(read_one(backend, f, now))
+    total = backend.count(name)
+    searched_to = p["scan"] + read_count
+    exhausted = not more and searched_to >= total
+    scan_info = {"from": p["scan"], "to": searched_to, "total": total,
+                 "next": None if exhausted or more else searched_to}
+    count = skipped + len(rows) if exhausted and p["scan"] == 0 else None
+    return rows, views.pager(p["start"], per_page, count, len(rows), more), scan_info
+
+
+def read_one(backend: FailureBackend, f: Record, now: float) -> dict[str, Any]:
+    """Describe a record found while filtering, read again with the page's budget."""
+    if isinstance(f, views.CutFailure) and not f.piece.whole:
+        again = read(backend, f.list_name, f.index, 1)
+        if again:
+            return views.failure_row(again[0], now)
+    return views.failure_row(f, now)
 
 
 def class_counts(backend: FailureBackend, name: str) -> list[dict[str, Any]]:
@@ -89,6 +111,7 @@ class Failed(Page):
         return {
             "start": start_param(req), "order": "asc" if order == "asc" else "desc",
             "class": req.get_param("class") or None, "queue": req.get_param("queue") or None,
+            "scan": max(0, req.get_param_as_int("scan", default=0) or 0),
         }
 
     def _list(self, list_name: str, queue: str | None = None) -> str:
@@ -127,14 +150,18 @@ class Failed(Page):
     def _failures(self, name: str, p: dict[str, Any]) -> dict[str, Any]:
         backend, now = self.client.failure, time.time()
         per_page = views.PER_PAGE
+        scan_info = None
         if p["class"] or p["queue"]:
-            rows, page = filtered(backend, name, p["start"], per_page, p["order"],
-                                  p["class"], p["queue"], now)
+            rows, page, scan_info = filtered(backend, name, p, per_page, now)
         else:
             items, total = window(backend, name, p["start"], per_page, p["order"])
             rows = [views.failure_row(f, now) for f in items]
             page = views.pager(p["start"], per_page, total, len(rows))
-        return {"failures": rows, "page": page, "list_count": backend.count(name)}
+        registered = set(self.client.store.worker_ids()) if rows else set()
+        for row in rows:
+            row["worker_registered"] = row["worker"] in registered
+        return {"failures": rows, "page": page, "list_count": backend.count(name),
+                "scan": scan_info}
 
     # -- actions -------------------------------------------------------------
 
@@ -171,9 +198,9 @@ class Failed(Page):
                                         description="A failure id is a hex string.")
         index = fields.get("index", "")
         if index.isdigit():
-            got = self.client.failure.all(int(index), 1, name)
+            got = read(self.client.failure, name, int(index), 1)
             if got and got[0].id.startswith(fid[:12]):
-                return got[0]
+                return whole(self.client.failure, got[0])
         return self.client.failure.find(fid[:12], name)
 
     def _one(self, req: falcon.Request, resp: falcon.Response, action: str, name: str,
@@ -195,20 +222,24 @@ class Failed(Page):
         if req.get_header("X-Requested-With") == "XMLHttpRequest":
             self.out.json(resp, result)
 
-    def _matching(self, list_name: str, cls: str | None, queue: str | None) -> list[Failure]:
-        """Return the records of a list that pass the filters, highest index first."""
+    def _matching(self, list_name: str, cls: str | None, queue: str | None,
+                  order: str) -> Iterator[Failure]:
+        """Yield the records of a list that pass the filters, read in chunks."""
         name = self._list(list_name, queue)
         now = time.time()
-        found = [f for f in scan(self.client.failure, name, "desc")
-                 if views.matches(views.failure_row(f, now), cls, queue)]
-        return sorted(found, key=lambda f: -f.index)
+        backend = self.client.failure
+        for f in scan(backend, name, order):
+            if views.matches(views.failure_row(f, now), cls, queue):
+                found = whole(backend, f)
+                if found is not None:
+                    yield found
 
     def _retry_all(self, list_name: str, cls: str | None, queue: str | None) -> None:
         backend = self.client.failure
         if not (cls or queue or list_name):
             backend.requeue_all()
             return
-        for f in reversed(self._matching(list_name, cls, queue)):
+        for f in self._matching(list_name, cls, queue, "asc"):  # oldest first
             backend.requeue(f)
 
     def _clear(self, list_name: str, cls: str | None, queue: str | None) -> None:
@@ -216,6 +247,21 @@ class Failed(Page):
         if not (cls or queue):
             backend.clear(list_name or None)
             return
-        for f in self._matching(list_name, cls, queue):
+        for f in self._matching(list_name, cls, queue, "desc"):  # removals shift later ones
             backend.remove(f)
 
+
+def whole(backend: FailureBackend, f: Record) -> Failure | None:
+    """Return the full record of what a page read (reading it again if it was cut)."""
+    if isinstance(f, Failure):
+        return f
+    if f.piece.whole:
+        return Failure(f.list_name, f.index, f.piece.head)
+    again = backend.all(f.index, 1, f.list_name)
+    return again[0] if again and views.CutFailure(
+        f.list_name, f.index, _cut_of(again[0].raw, f.piece)).id == f.id else None
+
+
+def _cut_of(raw: bytes, like: Cut) -> Cut:
+    """Cut ``raw`` as Redis cut the record ``like`` was read from."""
+    return Cut(len(raw), raw[:len(like.head)], raw[len(raw) - len(like.tail):] if like.tail else b"")

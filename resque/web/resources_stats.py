@@ -1,15 +1,21 @@
 """Stats pages, the key browser, ``/stats.txt``, ``/metrics`` and the API index."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import falcon
 
 from ..client import Resque
+from ..store import Corrupt
 from . import views
 from .render import Page, Renderer, start_param
 
 KEYS_PER_PAGE = 100
+VALUE_BYTES = 4096  # of a string or list element shown in the key browser
+# Characters that end or corrupt a line for some reader: C0/C1 controls, DEL,
+# and Unicode's line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -64,8 +70,11 @@ class StatsKey(Page):
         if kind == "none":
             raise falcon.HTTPNotFound(title="No such key",
                                       description=f"There is no key {key!r} in this namespace.")
-        _, values = self.client.store.key_values(key, start, views.PER_PAGE)
+        _, values, cursor = self.client.store.key_values(key, start, views.PER_PAGE, VALUE_BYTES)
         page = None if kind == "string" else views.pager(start, views.PER_PAGE, size, len(values))
+        if page is not None and kind in ("set", "hash"):  # SSCAN/HSCAN: a cursor, not an offset
+            page = dict(views.pager(0, views.PER_PAGE, None, len(values), cursor is not None),
+                        next=cursor, prev=0 if start else None)
         return {"view": "keys", "key": key, "type": kind, "size": size,
                 "values": values, "page": page}
 
@@ -80,16 +89,29 @@ class StatsText:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         info = self.client.info()
         lines = [
-            f"resque.pending={info['pending']}", f"resque.processed+={info['processed']}",
+            f"resque.pending={info['pending']}", f"resque.processed+={one_line(str(info['processed']))}",
             f"resque.failed+={info['failed']}", f"resque.workers={info['workers']}",
             f"resque.working={info['working']}",
         ]
-        lines += [f"queues.{q}={n}" for q, n in self.client.queue_sizes().items()]
+        lines += [f"queues.{one_line(q)}={n}" for q, n in self.client.queue_sizes().items()]
         self.out.text(resp, "\n".join(lines), "text/plain; charset=utf-8")
 
 
+def one_line(value: str) -> str:
+    """Write each control or line-separator character as ``\\xNN``/``\\uNNNN``."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", value)
+
+
 def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """Escape a Prometheus label value: its three escapes, then other controls."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return _UNSAFE.sub(lambda m: "\\" + one_line(m.group()), escaped)
+
+
+def _sample(value: int | Corrupt) -> str:
+    """Write a counter's sample value (NaN when the stored value is not a number)."""
+    return "NaN" if isinstance(value, Corrupt) else str(value)
 
 
 class Metrics:
@@ -103,7 +125,7 @@ class Metrics:
         c = self.client
         sizes = c.queue_sizes()
         lists, _ = views.failed_lists(c)
-        workers = c.workers()
+        workers = c.workers(job_bytes=512)
         out: list[str] = []
 
         def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
@@ -115,9 +137,9 @@ class Metrics:
                [(f'{{queue="{_label(q)}"}}', n) for q, n in sizes.items()])
         metric("resque_pending", "gauge", "Jobs waiting in all queues.", [("", sum(sizes.values()))])
         metric("resque_processed_total", "counter", "Jobs processed (stat:processed).",
-               [("", c.stats.get("processed"))])
+               [("", _sample(c.stat("processed")))])
         metric("resque_failed_total", "counter", "Jobs failed (stat:failed).",
-               [("", c.stats.get("failed"))])
+               [("", _sample(c.stat("failed")))])
         metric("resque_failures", "gauge", "Failure records kept, per failure list.",
                [(f'{{list="{_label(r["list"])}"}}', r["count"]) for r in lists])
         metric("resque_workers", "gauge", "Registered workers.", [("", len(workers))])

@@ -6,17 +6,23 @@ Resque and by this library are read alike; odd records degrade to text.
 """
 from __future__ import annotations
 
+import hashlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .._compat import dumps
 from ..client import Resque, WorkerInfo
-from ..failure import Failure
+from ..failure import Failure, FailureBackend, MultipleFailure, RedisFailure
+from ..failure.base import digest
 from ..keys import parse_time
 from ..payload import job_args, job_class
+from ..preview import Cut, decode_cut
+from ..store import Corrupt, Store
 
 ACTIVEJOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
 PER_PAGE = 20
+JOB_BYTES = 4096  # of a job or worker record read for a page (Redis cuts the rest)
 STALE_HEARTBEAT = 300
 
 
@@ -37,6 +43,15 @@ def arg_text(value: Any) -> str:
         return dumps(value).decode("utf-8")
     except (TypeError, ValueError):
         return repr(value)
+
+
+def filesize(n: int) -> str:
+    """Say how big ``n`` bytes is: ``812 B``, ``4.0 KB``, ``50.0 MB``."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
 
 
 def age(seconds: float | None) -> str | None:
@@ -61,15 +76,23 @@ def since(stamp: Any, now: float) -> float | None:
     return None if ts is None else now - ts
 
 
-def job_view(payload: Any) -> dict[str, Any]:
-    """Describe a payload: shown class, raw class and arguments."""
+def job_view(payload: Any, size: int = 0, cut: bool = False) -> dict[str, Any]:
+    """Describe a payload: shown class, raw class, arguments, and if it was cut."""
     name, via = display_class(payload)
     return {
         "class": name,
         "via_activejob": via,
         "raw_class": job_class(payload),
         "args": job_args(payload) if isinstance(payload, dict) else [payload],
+        "size": size, "cut": cut,
     }
+
+
+def stamp(value: str | None) -> str | None:
+    """Return a protocol time as is, or as ``Corrupt`` when it cannot be read."""
+    if value is None or isinstance(value, Corrupt) or parse_time(value) is not None:
+        return value
+    return Corrupt(value)
 
 
 def _text(value: Any) -> str:
@@ -101,8 +124,9 @@ def queues_summary(client: Resque) -> dict[str, Any]:
 def queue_jobs(client: Resque, queue: str, start: int, per_page: int = PER_PAGE) -> dict[str, Any]:
     """Return one page of a queue's pending jobs."""
     size = client.size(queue)
-    items = client.peek(queue, start, per_page) if per_page > 1 else [client.peek(queue, start)]
-    jobs = [dict(job_view(p), position=start + i) for i, p in enumerate(items or [])]
+    cuts = client.store.queue_cuts(queue, start, per_page, JOB_BYTES)
+    jobs = [dict(job_view(decode_cut(c)[0], c.size, not c.whole), position=start + i)
+            for i, c in enumerate(cuts)]
     return {"queue": queue, "size": size, "registered": queue in client.queues(),
             "jobs": jobs, "page": pager(start, per_page, size, len(jobs))}
 
@@ -136,8 +160,8 @@ def worker_row(w: WorkerInfo, now: float) -> dict[str, Any]:
         "run_at": _text(run_at) if w.job else None,
         "running_seconds": None if running is None else int(running),
         "running_for": age(running),
-        "job": job_view(payload) if w.job else None,
-        "started": w.started, "heartbeat": w.heartbeat,
+        "job": job_view(payload, w.job_size, w.job_cut) if w.job else None,
+        "started": stamp(w.started), "heartbeat": stamp(w.heartbeat),
         "heartbeat_age": age(beat), "stale": beat is not None and beat > STALE_HEARTBEAT,
         "processed": w.processed, "failed": w.failed,
     }
@@ -146,7 +170,7 @@ def worker_row(w: WorkerInfo, now: float) -> dict[str, Any]:
 def working_rows(client: Resque, now: float | None = None) -> dict[str, Any]:
     """Return the busy workers (oldest job first) and the worker total."""
     now = time.time() if now is None else now
-    workers = client.workers()
+    workers = client.workers(job_bytes=JOB_BYTES)
     busy = sorted((w for w in workers if w.job),
                   key=lambda w: _text((w.job or {}).get("run_at")))
     return {"working": [worker_row(w, now) for w in busy], "workers_total": len(workers)}
@@ -164,9 +188,62 @@ def hosts(workers: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # -- failures ---------------------------------------------------------------
 
-def failure_row(f: Failure, now: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CutFailure:
+    """A failure record read as its head and tail (see ``resque.preview``).
+
+    ``id`` is the record's usual id (SHA-1 of its bytes) when it was read
+    whole, else the SHA-1 of its size, head and tail.
+    """
+
+    list_name: str
+    index: int
+    piece: Cut
+
+    @property
+    def id(self) -> str:
+        if self.piece.whole:
+            return digest(self.piece.head)[:12]
+        p = self.piece
+        return hashlib.sha1(b"%d:" % p.size + p.head + b"\0" + p.tail).hexdigest()[:12]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        value, _ = decode_cut(self.piece)
+        if isinstance(value, dict):
+            return value
+        return {"payload": value, "exception": "unreadable"} if isinstance(value, str) \
+            else {"payload": value}
+
+
+Record = Failure | CutFailure
+HEAD, TAIL = 4096, 2048  # bytes of a failure record read to show it
+
+
+def store_of(backend: FailureBackend) -> Store | None:
+    """Return the store of a Redis-list backend (or of the one it reads from)."""
+    if isinstance(backend, MultipleFailure):
+        backend = backend.first
+    return backend.store if isinstance(backend, RedisFailure) else None
+
+
+def read(backend: FailureBackend, name: str, lo: int, count: int,
+         head: int = HEAD, tail: int = TAIL) -> list[Record]:
+    """Return records ``lo`` .. ``lo + count - 1`` of a list, cut by Redis if big."""
+    store = store_of(backend)
+    if store is None:
+        return list(backend.all(lo, count, name))
+    cuts = store.failure_cuts(name, lo, count, head, tail)
+    return [CutFailure(name, lo + i, c) for i, c in enumerate(cuts)]
+
+
+def failure_row(f: Failure | CutFailure, now: float) -> dict[str, Any]:
     """Describe one failure record, tolerating any shape."""
     d = f.data
+    if isinstance(f, CutFailure):
+        size, cut = f.piece.size, not f.piece.whole
+    else:
+        size, cut = len(f.raw), False
     worker = _text(d.get("worker"))
     trace = d.get("backtrace")
     if isinstance(trace, str):
@@ -180,7 +257,7 @@ def failure_row(f: Failure, now: float) -> dict[str, Any]:
         "retried_at": _text(d["retried_at"]) if d.get("retried_at") is not None else None,
         "worker": worker, "worker_label": ":".join(worker.split(":")[:2]),
         "queue": _text(d.get("queue")),
-        "job": job_view(d.get("payload")),
+        "job": job_view(d.get("payload"), size, cut),
         "exception": _text(d.get("exception")), "error": _text(d.get("error")),
         "backtrace": [_text(x) for x in trace],
     }
@@ -198,7 +275,7 @@ def oldest_failure_age(client: Resque, now: float | None = None) -> float:
     now = time.time() if now is None else now
     oldest = 0.0
     for name in client.failure.queues():
-        first = client.failure.all(0, 1, name)
+        first = read(client.failure, name, 0, 1, 1024, 0)
         if first:
             seconds = since(first[0].data.get("failed_at"), now)
             oldest = max(oldest, seconds or 0.0)

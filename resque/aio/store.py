@@ -1,0 +1,150 @@
+"""Every Redis command the asyncio client sends, on ``redis.asyncio``.
+
+The twin of ``resque/store.py`` for the calls a producer makes: multi-command
+sequences come from ``resque.commands``, keys from ``Keys``, so both
+clients put the same bytes on the wire.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+from typing import Any, Iterable, Sequence
+
+import redis
+import redis.asyncio
+
+from .. import commands
+from ..commands import Command, pack_transaction, script_source
+from ..keys import Keys
+from ..store import Corrupt, number, text
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout
+else:  # pragma: no cover - redis-py depends on async-timeout before 3.11.3
+    from async_timeout import timeout
+
+
+async def _transact(conn: Any, sequence: Sequence[Command]) -> Any:
+    """Send MULTI..EXEC in one write; read the replies under one socket timeout.
+
+    One timeout for the whole exchange instead of one per reply: the
+    replies arrive together, and a timer per reply costs a third of an
+    enqueue. A timeout or an error reply leaves the connection closed.
+    """
+    try:
+        async with timeout(conn.socket_timeout):
+            await conn.send_packed_command(pack_transaction(conn, sequence), False)
+            for _ in range(len(sequence) + 1):
+                await conn.read_response(timeout=math.inf)  # +OK, then +QUEUED per command
+            return await conn.read_response(timeout=math.inf)
+    except redis.exceptions.ResponseError:
+        await conn.disconnect()  # replies may be left unread
+        raise
+    except asyncio.TimeoutError:
+        await conn.disconnect()
+        raise redis.exceptions.TimeoutError("Timeout in MULTI/EXEC on the Redis socket") from None
+
+
+class AsyncStore:
+    """The producer's reads and writes of Resque's keys, awaited."""
+
+    def __init__(self, client: "redis.asyncio.Redis", keys: Keys):
+        self.redis: Any = client  # replies are bytes; redis-py's types are loose
+        self.keys = keys
+        self._failure_edit = client.register_script(script_source("failure_edit"))
+
+    # -- queues -----------------------------------------------------------
+
+    async def push(self, queue: str, payload: bytes) -> None:
+        """SADD the queue and RPUSH the payload, atomically: one round trip."""
+        await self._atomic(commands.push(self.keys, queue, payload))
+
+    async def _atomic(self, sequence: Sequence[Command]) -> list[Any]:
+        """Run ``sequence`` in MULTI/EXEC with one write on a pooled connection.
+
+        The same bytes and retries as the sync store's, without a pipeline
+        object per call.
+        """
+        pool = self.redis.connection_pool
+        conn = await pool.get_connection()
+        try:
+            replies: list[Any] = await conn.retry.call_with_retry(
+                lambda: _transact(conn, sequence), lambda _: conn.disconnect())
+        finally:
+            await pool.release(conn)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+    async def push_many(self, queue: str, payloads: Sequence[bytes], chunk: int = 1000) -> None:
+        """Push many payloads to one queue in a single round trip."""
+        if payloads:
+            await self._atomic(commands.push_many(self.keys, queue, payloads, chunk))
+
+    async def pop(self, queue: str) -> bytes | None:
+        popped: bytes | None = await self.redis.lpop(self.keys.queue(queue))
+        return popped
+
+    async def size(self, queue: str) -> int:
+        return int(await self.redis.llen(self.keys.queue(queue)))
+
+    async def queue_range(self, queue: str, start: int = 0, count: int = -1) -> list[bytes]:
+        end = -1 if count < 0 else start + count - 1
+        return list(await self.redis.lrange(self.keys.queue(queue), start, end))
+
+    async def queue_names(self) -> list[str]:
+        return [text(q) or "" for q in await self.redis.smembers(self.keys.queues)]
+
+    async def queue_sizes(self, queues: Iterable[str] | None = None) -> dict[str, int]:
+        names = sorted(await self.queue_names() if queues is None else queues)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for q in names:
+                pipe.llen(self.keys.queue(q))
+            return dict(zip(names, (int(n) for n in await pipe.execute())))
+
+    async def remove_from_queue(self, queue: str, payload: bytes) -> int:
+        """LREM every element byte-equal to ``payload``."""
+        return int(await self.redis.lrem(self.keys.queue(queue), 0, payload))
+
+    # -- workers and stats --------------------------------------------------
+
+    async def worker_ids(self) -> list[str]:
+        return [text(w) or "" for w in await self.redis.smembers(self.keys.workers)]
+
+    async def worker_jobs(self, worker_ids: Sequence[str]) -> list[bytes | None]:
+        if not worker_ids:
+            return []
+        return list(await self.redis.mget([self.keys.worker(w) for w in worker_ids]))
+
+    async def stat_value(self, name: str) -> int | Corrupt:
+        """Return a counter, or its stored text as ``Corrupt`` if it is not a number."""
+        return number(await self.redis.get(self.keys.stat(name)))
+
+    # -- failures -----------------------------------------------------------
+
+    async def failure_count(self, list_name: str) -> int:
+        return int(await self.redis.llen(self.keys.failed_list(list_name)))
+
+    async def failure_range(self, list_name: str, start: int, count: int) -> list[bytes]:
+        if count <= 0:
+            return []
+        return list(await self.redis.lrange(self.keys.failed_list(list_name), start,
+                                            start + count - 1))
+
+    async def failure_edit(self, list_name: str, action: str, index: int, digest: str,
+                           record: bytes = b"", payload: bytes = b"", queue: str = "") -> int:
+        """Retry or remove one record by content; see ``lua/failure_edit.lua``."""
+        keys, args = commands.failure_edit(self.keys, list_name, action, index, digest,
+                                           record, payload, queue)
+        return int(await self._failure_edit(keys=keys, args=args))
+
+    async def failure_clear(self, list_name: str) -> int:
+        return int(await self.redis.delete(self.keys.failed_list(list_name)))
+
+    async def failed_queue_names(self) -> list[str]:
+        return sorted(text(q) or "" for q in await self.redis.smembers(self.keys.failed_queues))
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())

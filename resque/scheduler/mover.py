@@ -1,0 +1,192 @@
+"""Move due delayed items to their queues: the master scheduler's main job.
+
+Per due second (oldest first, Ruby's ``ZRANGEBYSCORE ... LIMIT 0 1``), read
+a batch, decide in Python what each item becomes (running the scheduling
+hooks), then commit the batch with ``lua/move_batch.lua``: the items leave
+the bucket and reach their queues together, or nothing happens if the
+bucket changed meanwhile. Items that cannot be moved (not JSON, ``null``,
+no class, no queue, a hook that raised) are set aside in the same step as
+failure records, visible on the Failed page; nothing is dropped silently.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import redis
+
+from .._accel import encode_payload
+from .._compat import dumps, loads
+from ..client import Resque
+from ..errors import JobNotAllowed
+from ..failure.base import build_record
+from ..job import run_hooks
+from ..registry import JobSpec
+from .delayed import splat_args, hooks, store_of
+from .errors import DelayedItemError
+from .store import Move
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 100
+_MEMBERS = ["class", "args", "queue"]
+
+
+@dataclass
+class Planned:
+    """A batch item with its fate and what to run after the commit."""
+
+    move: Move
+    spec: JobSpec | None = None
+    args: list[Any] = field(default_factory=list)
+    custom: Callable[..., Any] | None = None
+
+
+class Mover:
+    """Move due items of one client's delayed queue, batch by batch."""
+
+    def __init__(self, client: Resque, batch_size: int = DEFAULT_BATCH, worker: str = "",
+                 should_stop: Callable[[], bool] = lambda: False):
+        self.client = client
+        self.store = store_of(client)
+        self.batch_size = max(1, batch_size)
+        self.worker = worker
+        self.should_stop = should_stop
+        self._specs: dict[str, JobSpec | None] = {}
+        self._suffixes: dict[str, bytes] = {}
+
+    def handle_delayed_items(self, at: float | None = None) -> int:
+        """Move every item due at ``at`` (default: now, re-read per second); return how many."""
+        moved = 0
+        self._specs = {}
+        while not self.should_stop():
+            bound = int(time.time() if at is None else at)
+            member = self.store.next_due(bound)
+            if member is None:
+                break
+            moved += self.move_second(member)
+        return moved
+
+    def move_second(self, member: str) -> int:
+        """Move one second's items in batches until it is empty; return how many."""
+        moved = 0
+        while not self.should_stop():
+            try:
+                raws = self.store.bucket_head(member, self.batch_size)
+            except redis.exceptions.ResponseError as exc:  # WRONGTYPE: not a list
+                self._set_aside_member(member, exc)
+                return moved
+            plan = [self.plan(member, raw) for raw in raws]
+            left = self.store.move_batch(member, [p.move for p in plan])
+            if left < 0:
+                logger.debug("delayed second %s changed during the move; reading it again", member)
+                continue
+            moved += sum(1 for p in plan if p.move.action == "push")
+            self._after(plan)
+            if left == 0 or len(raws) < self.batch_size:
+                break
+        return moved
+
+    def move_one(self, member: str) -> bool:
+        """Move only the first item of one second ("queue now"); False if empty."""
+        while True:
+            raws = self.store.bucket_head(member, 1)
+            plan = [self.plan(member, raw) for raw in raws]
+            if self.store.move_batch(member, [p.move for p in plan]) >= 0:
+                self._after(plan)
+                return bool(plan)
+
+    def plan(self, member: str, raw: bytes) -> Planned:
+        """Decide what one raw item becomes; run the before hooks of known jobs."""
+        try:
+            item = loads(raw)
+        except ValueError:
+            return self._fail(member, raw, raw.decode("utf-8", "replace"), "is not valid JSON")
+        name = item.get("class") if type(item) is dict else None
+        if type(name) is not str or not name:
+            return self._fail(member, raw, item, "names no job class")
+        args = item.get("args")
+        args = args if type(args) is list else splat_args(args)
+        queue = item.get("queue")
+        if queue is not None and type(queue) is not str:
+            return self._fail(member, raw, item, f"has a queue that is not a string: {queue!r}")
+        spec = self._specs[name] if name in self._specs else self.resolve(name)
+        if queue is None and spec is not None:
+            queue = spec.queue
+        if queue is None:
+            return self._fail(member, raw, item, f"has no queue and class {name} declares none")
+        if spec is None or spec.target is None:
+            return Planned(Move(raw, "push", queue, self._payload(raw, item, queue, name, args)))
+        try:
+            return self._plan_known(raw, spec, queue, args)
+        except Exception as exc:  # noqa: BLE001 - a hook's error sets the item aside
+            return self._fail(member, raw, item, f"hook raised {type(exc).__name__}: {exc}")
+
+    def _payload(self, raw: bytes, item: dict[str, Any], queue: str, name: str, args: list[Any]) -> bytes:
+        """Return the core payload: the item's own bytes less its queue when it is canonical.
+
+        Keeping the producer's bytes for class and args is what Ruby's
+        mover writes too; anything unusual is re-encoded.
+        """
+        suffix = self._suffixes.get(queue)
+        if suffix is None:
+            suffix = self._suffixes[queue] = b',"queue":' + dumps(queue) + b"}"
+        if len(item) == 3 and raw.endswith(suffix) and raw.startswith(b'{"class":') and \
+                type(item["args"]) is list and list(item) == _MEMBERS:
+            return raw[: len(raw) - len(suffix)] + b"}"
+        return encode_payload(name, args)
+
+    def resolve(self, name: str) -> JobSpec | None:
+        """Return the job a name resolves to here (None: not defined here), cached per pass."""
+        if name not in self._specs:
+            try:
+                self._specs[name] = self.client.registry.resolve(name)
+            except JobNotAllowed:
+                self._specs[name] = None
+        return self._specs[name]
+
+    def _plan_known(self, raw: bytes, spec: JobSpec, queue: str, args: list[Any]) -> Planned:
+        if any(r is False for r in run_hooks(hooks(spec, "before_schedule"), *args)):
+            logger.info("before_schedule hook of %s dropped a delayed job", spec.name)
+            return Planned(Move(raw, "drop"), None, args)
+        run_hooks(hooks(spec, "before_delayed_enqueue"), *args)
+        custom = getattr(spec.target, "scheduled", None)
+        if callable(custom):
+            return Planned(Move(raw, "drop", queue), spec, args, custom)
+        if any(r is False for r in run_hooks(hooks(spec, "before_enqueue"), *args)):
+            return Planned(Move(raw, "drop"), spec, args)
+        return Planned(Move(raw, "push", queue, encode_payload(spec.name, args)), spec, args)
+
+    def _after(self, plan: list[Planned]) -> None:
+        for p in plan:
+            if p.spec is None:
+                continue
+            try:
+                if p.custom is not None:
+                    p.custom(p.move.queue, p.spec.name, *p.args)
+                elif p.move.action == "push":
+                    run_hooks(hooks(p.spec, "after_enqueue"), *p.args)
+                run_hooks(hooks(p.spec, "after_schedule"), *p.args)
+            except Exception:  # noqa: BLE001 - the job is on its queue; report the hook
+                logger.exception("after-enqueue hook of %s raised", p.spec.name)
+
+    def _fail(self, member: str, raw: bytes, shown: Any, why: str) -> Planned:
+        exc = DelayedItemError(f"delayed item at {member} {why}; set aside by the scheduler")
+        queue = shown.get("queue") if isinstance(shown, dict) else None
+        record = build_record(exc, self.worker, queue if isinstance(queue, str) else "", shown)
+        logger.error("%s: %s", exc, raw[:200].decode("utf-8", "replace"))
+        return Planned(Move(raw, "fail", "", record))
+
+    def _set_aside_member(self, member: str, exc: Exception) -> None:
+        err = DelayedItemError(f"delayed second {member!r} does not name a list ({exc}); "
+                               "its schedule entry was removed")
+        logger.error("%s", err)
+        self.store.set_aside_member(member, build_record(err, self.worker, "", {"second": member}))
+
+
+def handle_delayed_items(client: Resque, at: float | None = None,
+                         batch_size: int = DEFAULT_BATCH) -> int:
+    """Move every due delayed item to its queue now; return how many were pushed."""
+    return Mover(client, batch_size).handle_delayed_items(at)

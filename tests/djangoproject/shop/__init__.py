@@ -1,0 +1,1 @@
+"""The test project's app: tasks, a plain resque job and worker hooks."""
