@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -112,11 +113,12 @@ def _extras() -> set[str]:
 
 def test_every_documented_install_names_a_checkout_or_a_built_file_and_real_extras():
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    commands = [line.strip() for page in pages for line in page.read_text().splitlines()
-                if line.strip().startswith("pip install")]
+    text = "\n".join(page.read_text() for page in pages)
+    commands = [line.strip() for line in text.splitlines() if line.strip().startswith("pip install")]
     assert commands
+    assert not re.search(r"pip install '?resque\[", text), "resque is not on a package index"
     for command in commands:
-        target = shlex.split(command)[-1]
+        target = shlex.split(command, comments=True)[-1]
         base, _, extras = target.partition("[")
         if base in ("build", "Cython"):  # tools from the package index, not resque itself
             continue
