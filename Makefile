@@ -19,7 +19,7 @@ test: install
 
 bench: install
 	$(PY) -m pytest bench -q -p no:cacheprovider --benchmark-group-by=func
-	$(PY) bench/throughput.py --check
+	$(PY) bench/throughput.py
 
 # Guard speed: `make bench-save` on the code to compare with, then change the
 # code and `make bench-compare`: it fails when a benchmark's minimum time (best
