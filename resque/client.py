@@ -13,13 +13,13 @@ import redis
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
 from .connection import Connection, connect, redact
-from .errors import CorruptValue, JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
+from .errors import CorruptValue, JobNotAllowed, NoClassError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
-from .payload import same_json
+from .payload import dequeue_matches
 from .preview import Cut, decode_cut
 from .store import Corrupt, Store, text
 
@@ -263,16 +263,9 @@ class Resque:
         q = self.registry.queue_for(spec, queue)
         if any(r is False for r in run_hooks(self._hooks(spec, "before_dequeue"), *args)):
             return None
-        wanted = list(args)
-        found: set[bytes] = set()
+        found: dict[bytes, None] = {}
         for chunk in self.store.queue_chunks(q):
-            for raw in chunk:
-                try:
-                    payload = decode_payload(raw)
-                except PayloadError:
-                    continue
-                if payload["class"] == spec.name and (not args or same_json(payload["args"], wanted)):
-                    found.add(raw)
+            found.update(dict.fromkeys(dequeue_matches(chunk, spec.name, args)))
         removed = sum(self.store.remove_from_queue(q, raw) for raw in found)
         run_hooks(self._hooks(spec, "after_dequeue"), *args)
         return removed

@@ -1,9 +1,11 @@
 """The shape of a decoded job payload: ``{"class": NAME, "args": [...]}``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Sequence
 
+from ._accel import decode_payload
 from ._compat import dumps
+from .errors import PayloadError
 
 
 def job_class(payload: Any) -> str | None:
@@ -46,3 +48,20 @@ def same_json(a: Any, b: Any) -> bool:
 def payload_bytes(payload: Any) -> bytes:
     """Encode a payload back to queue bytes (an undecodable one is kept as text)."""
     return payload.encode("utf-8") if isinstance(payload, str) else dumps(payload)
+
+
+def dequeue_matches(raws: Iterable[bytes], name: str, args: Sequence[Any]) -> list[bytes]:
+    """Return the distinct elements naming job ``name`` (and, given ``args``, equal to them).
+
+    In order of first appearance; a payload that does not decode never matches.
+    """
+    wanted = list(args)
+    found: dict[bytes, None] = {}
+    for raw in raws:
+        try:
+            payload = decode_payload(raw)
+        except PayloadError:
+            continue
+        if payload["class"] == name and (not wanted or same_json(payload["args"], wanted)):
+            found[raw] = None
+    return list(found)

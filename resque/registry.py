@@ -159,10 +159,11 @@ class Registry:
         names = self.names()
         shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
         hint = self.near_miss(name)
+        where = (f"; importable under: {', '.join(self.allowed_prefixes)}" if self.allowed_prefixes
+                 else "" if names else "; import your jobs with resque work -A MODULE")
         return JobNotAllowed(
             f"job class {short_repr(name)} is not registered in this worker "
-            f"(registered: {shown or 'none; import your jobs with resque work -A MODULE'})"
-            + (f"; did you mean {hint!r}?" if hint else ""))
+            f"(registered: {shown or 'none'}{where})" + (f"; did you mean {hint!r}?" if hint else ""))
 
     def spec_for(self, job: Any) -> JobSpec:
         """Return the spec of a job given as a registered object or a class."""

@@ -18,9 +18,10 @@ import redis.asyncio
 from .._accel import decode_payload, encode_payload
 from ..client import (WorkerInfo, client_hooks, decode_record, info_fields, job_spec,
                       loads_or_text, vetoed, worker_infos, writing)
-from ..errors import ConfigurationError, JobNotAllowed, PayloadError
+from ..errors import ConfigurationError, JobNotAllowed
 from ..job import Job, run_hooks
 from ..keys import Keys
+from ..payload import dequeue_matches
 from .. import registry as registries
 from ..registry import JobSpec, Registry
 from .connection import AsyncConnection, connect
@@ -194,23 +195,18 @@ class Resque:
         return len(payloads)
 
     async def dequeue(self, job: Any, *args: Any, queue: str | None = None) -> int | None:
-        """Remove queued jobs of a class (with ``args``: only exact matches)."""
+        """Remove queued jobs of a class (with ``args``: only those equal to them, by value)."""
         store = await self._ready()
         spec = job_spec(self.registry, job)
         q = self.registry.queue_for(spec, queue)
         if vetoed(client_hooks(spec, "before_dequeue"), args):
             return None
-        if args:
-            removed = await store.remove_from_queue(q, encode_payload(spec.name, list(args)))
-        else:
-            removed = 0
-            for raw in await store.queue_range(q):
-                try:
-                    name = decode_payload(raw).get("class")
-                except PayloadError:
-                    continue
-                if name == spec.name:
-                    removed += await store.remove_from_queue(q, raw)
+        found: dict[bytes, None] = {}
+        async for chunk in store.queue_chunks(q):
+            found.update(dict.fromkeys(dequeue_matches(chunk, spec.name, args)))
+        removed = 0
+        for raw in found:
+            removed += await store.remove_from_queue(q, raw)
         run_hooks(client_hooks(spec, "after_dequeue"), *args)
         return removed
 
