@@ -67,7 +67,7 @@ cdef bint _work_one(w) except -1:
     except PayloadError as exc:
         w.reject(queue, raw, exc)
         return True
-    job = w.make_job(queue, payload)
+    job = w.make_job(queue, payload, raw)
     w.title(f"Processing {queue} since {<long>c_time(NULL)} [{payload['class']}]")
     if w.fork:
         _fork_and_wait(w, job)

@@ -6,11 +6,13 @@ control characters as lower-case ``\\u00XX``, ``/`` unescaped.
 from __future__ import annotations
 
 import json
+import math
 import re
 import signal
 from typing import Any, Callable
 
 _BIG_INT = re.compile(rb"(?<![\d.eE+-])-?\d{19,}(?![\d.eE])")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
 
 
@@ -20,8 +22,30 @@ def _std_dumps(obj: Any) -> bytes:
     ).encode("utf-8")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is infinity when parsed as double")
+    return value
+
+
 def _std_loads(data: bytes | str) -> Any:
-    return json.loads(data)
+    """Decode strict JSON as orjson does: no NaN/Infinity, no lone surrogates.
+
+    Whatever this accepts, ``dumps`` can write again (depth aside).
+    """
+    value = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            _std_dumps(value)
+        except UnicodeEncodeError:
+            raise ValueError("lone surrogate in a JSON string") from None
+    return value
 
 
 try:

@@ -48,7 +48,7 @@ def work_one(w: Any) -> bool:
     """Reserve, decode and run one job on worker ``w``; False when none.
 
     ``w.reserve()`` is one round trip that also finishes the previous job;
-    it returns ``(position, raw, ok)`` or None. Bad payloads go to
+    it returns ``(position, raw)`` or None. Bad payloads go to
     ``w.reject``; good ones run forked (``fork_and_wait``) or in process.
     """
     reply = w.reserve()
@@ -61,7 +61,7 @@ def work_one(w: Any) -> bool:
     except PayloadError as exc:
         w.reject(queue, raw, exc)
         return True
-    job = w.make_job(queue, payload)
+    job = w.make_job(queue, payload, raw)
     w.title("Processing %s since %d [%s]" % (queue, int(time()), payload["class"]))
     if w.fork:
         fork_and_wait(w, job)

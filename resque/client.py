@@ -284,7 +284,7 @@ class Resque:
     def reserve(self, queue: str) -> Job | None:
         """Pop the head of a queue as a ``Job`` (no worker bookkeeping)."""
         raw = self.store.pop(queue)
-        return None if raw is None else Job(queue, decode_payload(raw), self.registry)
+        return None if raw is None else Job(queue, decode_payload(raw), raw, registry=self.registry)
 
     def size(self, queue: str) -> int:
         return self.store.size(queue)

@@ -69,6 +69,21 @@ class PruneDeadWorkerDirtyExit(DirtyExit):
         )
 
 
+class WorkerChanged(ResqueError):
+    """A worker's job record changed while it was being unregistered: it is alive after all."""
+
+
+class PoisonJob(ResqueError):
+    """A job whose worker died while running it too many times; it is not requeued again."""
+
+    def __init__(self, worker_id: str, job_class: str | None, deaths: int):
+        super().__init__(
+            f"Worker {worker_id} died while processing {job_class or '<Unknown Job>'}; "
+            f"{deaths} workers have died running this job, so it is failed, not requeued again"
+        )
+        self.deaths = deaths
+
+
 class TermException(BaseException):
     """Raised inside a job when the worker asks it to stop (TERM_CHILD).
 

@@ -6,9 +6,9 @@ import logging
 from typing import Any, Callable
 
 from ._accel import decode_payload, encode_payload
-from .errors import DontPerform, JobNotAllowed, ResqueError
+from .errors import DontPerform, JobNotAllowed, PayloadError, ResqueError
 from .failure.base import FailureBackend
-from .payload import job_args, job_class
+from .payload import UNDECODABLE, job_args, job_class
 from .registry import JobSpec, Registry, default_registry, short_repr
 
 logger = logging.getLogger(__name__)
@@ -42,13 +42,21 @@ def _call(spec: JobSpec, args: list[Any]) -> Any:
 
 
 class Job:
-    """A job taken from a queue: the queue name and the decoded payload."""
+    """A job taken from a queue: the queue name and the decoded payload.
 
-    __slots__ = ("queue", "payload", "registry", "_spec", "_failed")
+    ``raw`` is the payload's JSON exactly as it was queued, when known; a
+    failure record then keeps those bytes instead of re-encoding them.
+    ``registry`` is where the job's name resolves when ``perform`` is given
+    none (the reserving client's; else the default registry).
+    """
 
-    def __init__(self, queue: str, payload: Any, registry: Registry | None = None):
+    __slots__ = ("queue", "payload", "raw", "registry", "_spec", "_failed")
+
+    def __init__(self, queue: str, payload: Any, raw: bytes | None = None,
+                 registry: Registry | None = None):
         self.queue = queue
         self.payload = payload
+        self.raw = raw
         self.registry = registry
         self._spec: JobSpec | None = None
         self._failed = False
@@ -67,6 +75,9 @@ class Job:
     def spec(self, registry: Registry | None = None) -> JobSpec:
         """Resolve the payload's class name, or raise ``JobNotAllowed``."""
         if self._spec is None:
+            if self.name == UNDECODABLE:
+                raise PayloadError(f"{UNDECODABLE} stands for a queue element that was not a job; "
+                                   "retry its failure record with resque to push the original back")
             self._spec = (registry or self.registry or default_registry).resolve(self.name)
         return self._spec
 
@@ -117,7 +128,7 @@ class Job:
         self._failed = True
         try:
             spec = self.spec(registry)
-        except JobNotAllowed:
+        except (JobNotAllowed, PayloadError):
             return
         for hook in spec.hooks("on_failure"):
             try:
@@ -130,4 +141,6 @@ class Job:
              worker: str = "") -> bytes:
         """Run failure hooks and record the failure; return the record."""
         self.run_failure_hooks(exc, registry)
-        return backend.record(exc, worker, self.queue, self.payload)
+        if self.raw is None:
+            return backend.record(exc, worker, self.queue, self.payload)
+        return backend.record(exc, worker, self.queue, self.payload, raw=self.raw)

@@ -16,6 +16,8 @@ DEFAULT_NAMESPACE = "resque"
 FAILED_SUFFIX = "_failed"
 HEARTBEAT_INTERVAL = 60
 PRUNE_INTERVAL = 300
+ORPHAN_LIMIT = 3  # the third time a job's worker dies holding it, the job fails
+ORPHAN_COUNT_TTL = 86400  # seconds an orphan count outlives its last increment
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ class Keys:
     def requeued_orphans(self) -> str:
         """Counter of orphaned jobs pushed back by ``--requeue-orphans``."""
         return self.stat("requeued")
+
+    def orphan_count(self, digest: str) -> str:
+        """Return the key counting how often one job (by SHA-1 of its bytes) was orphaned."""
+        return self.prefix + "orphaned:" + digest
 
 
 def failed_list_name(queue: str) -> str:

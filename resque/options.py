@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._flags import env_float, is_set
-from .keys import HEARTBEAT_INTERVAL, PRUNE_INTERVAL
+from .keys import HEARTBEAT_INTERVAL, ORPHAN_LIMIT, PRUNE_INTERVAL
 
 
 @dataclass
@@ -25,6 +25,7 @@ class WorkerOptions:
     run_at_exit_hooks: bool = False
     procline_prefix: str = ""
     requeue_orphans: bool = False
+    orphan_limit: int = ORPHAN_LIMIT  # the death of a worker running a job that fails it
     heartbeat_interval: float = HEARTBEAT_INTERVAL
     prune_interval: float = PRUNE_INTERVAL
     record_nonzero_exit: bool = True
@@ -45,6 +46,7 @@ class WorkerOptions:
             run_at_exit_hooks=is_set("RUN_AT_EXIT_HOOKS"),
             procline_prefix=os.environ.get("RESQUE_PROCLINE_PREFIX", ""),
             requeue_orphans=os.environ.get("RESQUE_REQUEUE_ORPHANS", "") not in ("", "0", "false"),
+            orphan_limit=int(env_float("RESQUE_ORPHAN_LIMIT", ORPHAN_LIMIT) or 0),
         )
         for key, value in overrides.items():
             if value is not None:

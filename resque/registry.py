@@ -166,7 +166,9 @@ class Registry:
             f"(registered: {shown or 'none'}{where})" + (f"; did you mean {hint!r}?" if hint else ""))
 
     def spec_for(self, job: Any) -> JobSpec:
-        """Return the spec of a job given as a registered object or a class."""
+        """Return the spec of a job given as a registered object, a class or a spec."""
+        if isinstance(job, JobSpec):
+            return job
         spec = self._by_target.get(id(job)) or getattr(job, "__resque_job__", None)
         if isinstance(spec, JobSpec):
             return spec

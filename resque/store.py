@@ -81,6 +81,9 @@ class Store:
         self._failure_edit: Script = client.register_script(script_source("failure_edit"))
         self._requeue_orphan: Script = client.register_script(script_source("requeue_orphan"))
         self._preview_range: Script = client.register_script(script_source("preview_range"))
+        self._take_head: Script = client.register_script(script_source("take_head"))
+        self._unregister: Script = client.register_script(script_source("unregister"))
+        self._release_lock: Script = client.register_script(script_source("release_lock"))
 
     # -- queues -----------------------------------------------------------
 
@@ -192,6 +195,12 @@ class Store:
     def cycle_script(self) -> Script:
         return self._cycle
 
+    def take_head(self, worker_id: str, queue: str, element: bytes, action: str,
+                  queue_json: bytes = b"", run_at: str = "") -> bool:
+        """Take (reserve) or drop a queue's head element iff it is ``element``."""
+        return bool(self._take_head(keys=[self.keys.worker(worker_id), self.keys.queue(queue)],
+                                    args=[action, element, queue_json, run_at]))
+
     def hot_cycle(self, client: Any) -> "HotCycle":
         """Return the cycle script bound to one held connection of ``client``."""
         return HotCycle(client, self._cycle)
@@ -214,16 +223,17 @@ class Store:
             pipe.set(self.keys.worker_started(worker_id), started)
             pipe.execute()
 
-    def unregister_worker(self, worker_id: str) -> None:
+    def unregister_worker(self, worker_id: str, record: bytes | None = None) -> bool:
+        """Delete a worker's keys iff its job record is still ``record``.
+
+        Return False, deleting nothing, when the record changed since the
+        caller read it: the job now in it has not been failed or requeued.
+        """
         k = self.keys
-        with self.redis.pipeline() as pipe:
-            pipe.srem(k.workers, worker_id)
-            pipe.delete(k.worker(worker_id))
-            pipe.delete(k.worker_started(worker_id))
-            pipe.hdel(k.heartbeat, worker_id)
-            pipe.delete(k.stat(processed_stat(worker_id)))
-            pipe.delete(k.stat(failed_stat(worker_id)))
-            pipe.execute()
+        return bool(self._unregister(
+            keys=[k.workers, k.worker(worker_id), k.worker_started(worker_id), k.heartbeat,
+                  k.stat(processed_stat(worker_id)), k.stat(failed_stat(worker_id))],
+            args=[worker_id, record or b""]))
 
     def worker_ids(self) -> list[str]:
         return [text(w) or "" for w in self.redis.smembers(self.keys.workers)]
@@ -265,8 +275,12 @@ class Store:
             started, processed, failed, beat = pipe.execute(raise_on_error=False)
         return shown_text(started), number(processed), number(failed), shown_text(beat)
 
-    def heartbeat(self, worker_id: str, stamp: str) -> None:
-        self.redis.hset(self.keys.heartbeat, worker_id, stamp)
+    def heartbeat(self, worker_id: str, stamp: str) -> bool:
+        """Write a heartbeat; return whether the worker is still registered."""
+        with self.redis.pipeline() as pipe:
+            pipe.hset(self.keys.heartbeat, worker_id, stamp)
+            pipe.sismember(self.keys.workers, worker_id)
+            return bool(pipe.execute()[1])
 
     def remove_heartbeat(self, worker_id: str) -> None:
         self.redis.hdel(self.keys.heartbeat, worker_id)
@@ -282,12 +296,26 @@ class Store:
     def acquire_prune_lock(self, worker_id: str, seconds: int) -> bool:
         return bool(self.redis.set(self.keys.prune_lock, worker_id, ex=seconds, nx=True))
 
-    def requeue_orphan(self, worker_id: str, record: bytes, queue: str, payload: bytes) -> bool:
-        """Push an orphaned job back to its queue head iff its record is unchanged."""
+    def release_prune_lock(self, worker_id: str) -> bool:
+        """Delete the prune lock if ``worker_id`` still holds it."""
+        return bool(self._release_lock(keys=[self.keys.prune_lock], args=[worker_id]))
+
+    def requeue_orphan(self, worker_id: str, record: bytes, queue: str, payload: bytes,
+                       digest: str = "", limit: int = 0, ttl: int = 0) -> int:
+        """Push an orphaned job back to its queue head iff its record is unchanged.
+
+        With a ``limit``, count the job's orphanings under ``digest``; the one
+        that reaches the limit is not requeued. See ``lua/requeue_orphan.lua``.
+        """
         k = self.keys
-        return bool(self._requeue_orphan(
-            keys=[k.worker(worker_id), k.queues, k.queue(queue), k.requeued_orphans],
-            args=[record, payload, queue]))
+        return int(self._requeue_orphan(
+            keys=[k.worker(worker_id), k.queues, k.queue(queue), k.requeued_orphans,
+                  k.orphan_count(digest)],
+            args=[record, payload, queue, limit, ttl]))
+
+    def forget_orphan(self, digest: str) -> None:
+        """Delete a job's orphan count (it was failed, or has run to the end)."""
+        self.redis.delete(self.keys.orphan_count(digest))
 
     # -- stats --------------------------------------------------------------
 

@@ -4,35 +4,37 @@
 heartbeat, pruning, ``before_first_fork``, registration), the loop
 (``_accel.run_loop``), then unregistration and ``worker_exit``. The loop
 calls back into the methods grouped under "hot loop interface" below.
+
+Signals are handled by ``SignalHandling`` (``signals.py``): handlers take
+no lock; what they ask for runs from the loop (``run_events``).
 """
 from __future__ import annotations
 
 import atexit
 import logging
 import os
-import random
 import signal
 import socket
-import threading
 import time
-from types import FrameType
 from typing import Any, Iterable
 
 import redis
 
 from . import _accel
-from ._compat import SIG_DFL, SIG_IGN, dumps, loads, raw_signal, set_title
+from ._compat import dumps, set_title
 from .client import Resque, get_client
-from .errors import DirtyExit, PayloadError, RedisUnavailable, TermException
+from .errors import DirtyExit, PayloadError, RedisUnavailable
+from .heartbeat import Heartbeat
 from .hooks import WorkerHooks
 from .connection import clone_client
 from .job import Job
-from .keys import (__version__, failed_stat, heartbeat_at, processed_stat, run_at, started_at,
-                   worker_id)
+from .keys import __version__, failed_stat, processed_stat, run_at, started_at, worker_id
 from .options import WorkerOptions
-from .payload import payload_bytes
+from .payload import stand_in
 from .prune import prune_dead_workers
 from .queues import QueueList
+from .record import held_job, split_record
+from .signals import SignalHandling
 from .store import Store
 from .workers import unregister_worker
 
@@ -44,22 +46,12 @@ _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
                  redis.exceptions.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
 
-_SIGTERM, _SIGCONT = int(signal.SIGTERM), int(signal.SIGCONT)
-_CHILD_IGNORED = tuple(int(s) for s in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
-                                        signal.SIGCONT, signal.SIGTERM, signal.SIGINT))
-_TERM_CHILD_DEFAULT = tuple(int(s) for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
-                                             signal.SIGUSR2))
-
-
-class _WakeUp(BaseException):
-    """Raised by a signal handler to break the parent out of ``waitpid``."""
-
-
-class Worker:
+class Worker(SignalHandling):
     """A Resque worker processing jobs from an ordered list of queues."""
 
     def __init__(self, queues: "str | Iterable[str] | QueueList", client: Resque | None = None,
                  options: WorkerOptions | None = None, hooks: WorkerHooks | None = None):
+        super().__init__()
         self.client = client or get_client()
         self.store: Store = self.client.store
         self.queue_list = queues if isinstance(queues, QueueList) else QueueList.parse(queues)
@@ -80,17 +72,15 @@ class Worker:
         self._finish = False
         self._worked_since_idle = False
         self._global_pause = False
-        self._kill_plan: list[tuple[float, int]] = []
         self._in_job = False
-        self._waiting = False
         self._recover = False
         self._last: tuple[str, str, bytes] | None = None
-        self._stop_event = threading.Event()
-        self._wake = threading.Event()
-        self._heartbeat: threading.Thread | None = None
+        self._heartbeat: Heartbeat | None = None
+        self.started = ""
         self._interval, self._min, self._max, self._backoff = self.options.intervals()
         self._fixed_keys = self.store.cycle_keys(self.id)
         self._hot = clone_client(self.store.redis, retries=0)  # a retried script could lose a job
+        self._hot_store = Store(self._hot, self.store.keys)
         self._cycle = self.store.hot_cycle(self._hot)
         self._stamp_second = -1
         self._stamp = ""
@@ -116,148 +106,120 @@ class Worker:
         set_title("resque: Starting")
         self.register_signal_handlers()
         logger.info("Starting worker %s (%s hot loop)", self.id, _accel.IMPLEMENTATION)
+        self.started = started_at()
         self._with_redis(lambda: self.store.remove_heartbeat(self.id))
-        self._with_redis(self._beat)
-        self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="resque-heartbeat",
-                                           daemon=True)
+        self._heartbeat = Heartbeat(self.store, self.id, self.started,
+                                    self.options.heartbeat_interval, self.prune)
+        self._with_redis(self._heartbeat.beat)
         self._heartbeat.start()
         self.prune()
         self.hooks.run("before_first_fork")
-        self._with_redis(lambda: self.store.register_worker(self.id, started_at()))
+        self._with_redis(lambda: self.store.register_worker(self.id, self.started))
+        self._heartbeat.registered = True
         self._with_redis(self._refresh_queues)
 
     def shutdown_cleanup(self) -> None:
         """Finish bookkeeping, unregister (failing a held job), run worker_exit."""
-        self._stop_event.set()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()  # before unregistering: it must not register us again
         try:
-            self._with_redis(self._finish_now)
-            self._with_redis(lambda: unregister_worker(self.client, self.id))
+            self.run_events()
         finally:
-            logger.info("Exiting worker %s", self.id)
-            self.hooks.run("worker_exit")
-
-    def shutdown(self) -> None:
-        """Stop after the current job (QUIT)."""
-        if not self.stopping:
-            logger.info("Shutdown requested for %s", self.id)
-        self.stopping = True
-        self._wake.set()
-        self.hooks.run("shutdown")
-
-    def shutdown_now(self) -> None:
-        """Stop now: kill or TERM the running child first (TERM/INT)."""
-        self.shutdown()
-        self.kill_child()
-
-    def pause(self) -> None:
-        """Stop reserving jobs until ``unpause`` (USR2)."""
-        self.hooks.run("before_pause", self)
-        self.paused = True
-
-    def unpause(self) -> None:
-        """Resume reserving jobs (CONT)."""
-        self.paused = False
-        self._wake.set()
-        self.hooks.run("after_pause", self)
+            try:
+                self._with_redis(self._finish_now)
+                self._with_redis(lambda: unregister_worker(self.client, self.id))
+            finally:
+                logger.info("Exiting worker %s", self.id)
+                self._restore_sigchld()
+                self.hooks.run("worker_exit")
 
     def prune(self) -> list[str]:
-        """Prune dead workers if this worker wins the cluster-wide lock."""
+        """Prune dead workers (taking the cluster-wide lock only if there are some)."""
+        opts = self.options
         try:
-            return prune_dead_workers(self.client, self, requeue=self.options.requeue_orphans,
-                                      prune_interval=self.options.prune_interval,
-                                      lock_seconds=max(1, int(self.options.heartbeat_interval)))
+            return prune_dead_workers(self.client, self, requeue=opts.requeue_orphans,
+                                      prune_interval=opts.prune_interval,
+                                      lock_seconds=max(1, int(opts.heartbeat_interval)),
+                                      heartbeat_interval=opts.heartbeat_interval,
+                                      orphan_limit=opts.orphan_limit)
         except _REDIS_ERRORS as exc:
             logger.warning("Could not prune dead workers: %s", exc)
-            return []
-
-    # -- signals --------------------------------------------------------------
-
-    def register_signal_handlers(self) -> None:
-        """Install QUIT, TERM, INT, USR1, USR2 and CONT handlers (main thread only)."""
-        term = self._on_quit if self.options.graceful_term else self._on_term
-        for sig, handler in ((signal.SIGQUIT, self._on_quit), (signal.SIGTERM, term),
-                             (signal.SIGINT, self._on_term), (signal.SIGUSR1, self._on_usr1),
-                             (signal.SIGUSR2, self._on_usr2), (signal.SIGCONT, self._on_cont)):
-            signal.signal(sig, handler)
-
-    def _on_quit(self, signum: int, frame: FrameType | None) -> None:
-        self.shutdown()
-
-    def _on_term(self, signum: int, frame: FrameType | None) -> None:
-        self.shutdown_now()
-        if not self.fork and self.options.term_child and self._in_job:
-            raise TermException("SIGTERM")
-
-    def _on_usr1(self, signum: int, frame: FrameType | None) -> None:
-        self.kill_child()
-
-    def _on_usr2(self, signum: int, frame: FrameType | None) -> None:
-        self.pause()
-
-    def _on_cont(self, signum: int, frame: FrameType | None) -> None:
-        self.unpause()
-
-    def kill_child(self) -> None:
-        """Kill the running child: SIGKILL, or with TERM_CHILD a TERM then KILL later."""
-        if not self.child_pid:
-            return
-        now = time.monotonic()
-        if self.options.term_child:
-            start = now + self.options.pre_shutdown_timeout
-            self._kill_plan = [(start, signal.SIGTERM),
-                               (start + self.options.term_timeout, signal.SIGKILL)]
-        else:
-            self._kill_plan = [(now, signal.SIGKILL)]
-        if self._waiting:
-            raise _WakeUp()
-
-    def _child_signals(self) -> None:
-        if self.options.term_child:
-            for sig in _TERM_CHILD_DEFAULT:
-                raw_signal(sig, SIG_DFL)
-            raw_signal(_SIGTERM, _raise_term_once)
-            raw_signal(_SIGCONT, SIG_IGN)
-        else:
-            for sig in _CHILD_IGNORED:
-                raw_signal(sig, SIG_IGN)
+        except Exception:  # noqa: BLE001 - pruning others must never stop this worker
+            logger.exception("Could not prune dead workers")
+        return []
 
     # -- hot loop interface (called by _accel.run_loop / work_one) -------------
 
     def reserve(self) -> Any:
-        """Finish the previous job and reserve the next: one round trip."""
-        try:
-            if self._recover:
-                self._recover_reservation()
-            if self.paused:
-                self._finish_now()
+        """Finish the previous job and reserve the next: one round trip.
+
+        Return ``(position, payload bytes)`` or None. An element that is
+        not shaped like a JSON object is left at its queue's head by the
+        script and settled here (``_unshaped``) before trying again.
+        """
+        if self._events:
+            self.run_events()
+        while not self.stopping:
+            try:
+                if self._recover:
+                    self._recover_reservation()
+                if self.paused:
+                    self._finish_now()
+                    return None
+                finish = ("1" if self._stats_in_cycle else "2") if self._finish else "0"
+                second = int(time.time())
+                if second != self._stamp_second:
+                    self._stamp_second, self._stamp = second, run_at(second)
+                stamp = self._stamp
+                reply = self._cycle(self._keys, (finish, stamp, self._expected, *self._queue_json))
+                if self._finish:
+                    self._finished()
+                if type(reply) is list and reply[0] < 0:
+                    reply = self._unshaped(-reply[0], reply[1], stamp)
+                    if reply is None:
+                        continue
+            except _REDIS_ERRORS as exc:
+                self._recover = True
+                self._redis_down(exc)
                 return None
-            finish = ("1" if self._stats_in_cycle else "2") if self._finish else "0"
-            second = int(time.time())
-            if second != self._stamp_second:
-                self._stamp_second, self._stamp = second, run_at(second)
-            stamp = self._stamp
-            reply = self._cycle(self._keys, (finish, stamp, self._expected, *self._queue_json))
-        except _REDIS_ERRORS as exc:
-            self._recover = True
-            self._redis_down(exc)
-            return None
-        if self._finish:
-            self._finished()
-        if reply is None or type(reply) is list:
-            self._global_pause = False
-            if reply is not None:
-                self._last = (self.polled[reply[0] - 1], stamp, reply[1])
-            return reply
-        if reply == b"stale" or reply == "stale":
+            if reply is None or type(reply) is list:
+                self._global_pause = False
+                if reply is not None:
+                    self._last = (self.polled[reply[0] - 1], stamp, reply[1])
+                return reply
+            if reply != b"stale" and reply != "stale":
+                self._global_pause = True
+                return None
             self._refresh_queues()
-            return self.reserve()
-        self._global_pause = True
         return None
 
-    def make_job(self, queue: str, payload: dict[str, Any]) -> Job:
-        """Wrap a reserved payload; mark its bookkeeping as owed."""
+    def _unshaped(self, position: int, element: bytes, stamp: str) -> list[Any] | None:
+        """Settle an element left at a queue's head; return it if now reserved.
+
+        JSON padded with whitespace is a job: take it (reserve and record it,
+        iff it is still at the head). Anything else gets its failure record
+        first and is dropped from the head after, so a crash in between
+        leaves it queued (and recorded twice at worst), never lost.
+        """
+        queue = self.polled[position - 1]
+        try:
+            _accel.decode_payload(element)
+        except PayloadError as exc:
+            logger.error("Bad payload on %s: %s", queue, exc)
+            job = Job(queue, stand_in(element))
+            self._with_redis(lambda: self._record_failure(job, exc, count=True))
+            self._hot_store.take_head(self.id, queue, element, "drop")
+            self._took_job()
+            return None
+        qjson = self._queue_json[position - 1]
+        if self._hot_store.take_head(self.id, queue, element, "take", qjson, stamp):
+            return [position, element]
+        return None
+
+    def make_job(self, queue: str, payload: dict[str, Any], raw: bytes) -> Job:
+        """Wrap a reserved payload (and its bytes); mark its bookkeeping as owed."""
         self._took_job()
-        return Job(queue, payload)
+        return Job(queue, payload, raw)
 
     def title(self, text: str) -> None:
         """Set the process title with Ruby's prefix and version."""
@@ -265,10 +227,10 @@ class Worker:
         set_title(title.replace("\0", "\\0") if "\0" in title else title)  # a NUL from a payload
 
     def reject(self, queue: str, raw: bytes, exc: PayloadError) -> None:
-        """Record an undecodable payload as a failure; keep working."""
+        """Record an undecodable payload as a failure (its bytes kept); keep working."""
         self._took_job()
         logger.error("Bad payload on %s: %s", queue, exc)
-        job = Job(queue, raw.decode("utf-8", "replace"))
+        job = Job(queue, stand_in(raw))
         self._with_redis(lambda: self._record_failure(job, exc, count=True))
 
     def perform(self, job: Job) -> None:
@@ -306,25 +268,19 @@ class Worker:
             os._exit(code)
 
     def wait_child(self, pid: int) -> int:
-        """Wait for the child; carry out a TERM/KILL plan set by a signal."""
+        """Wait for the child; run signal events, carry out a TERM/KILL plan.
+
+        SIGCHLD and every signal handler wake the sleeper; the wait is a
+        ``waitpid`` poll between sleeps, so no handler raises into it.
+        """
         while True:
-            try:
-                self._waiting = True
-                if not self._kill_plan:
-                    return os.waitpid(pid, 0)[1]
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    self._kill_plan = []
-                    return status
-                now = time.monotonic()
-                while self._kill_plan and self._kill_plan[0][0] <= now:
-                    _, sig = self._kill_plan.pop(0)
-                    _signal_child(pid, sig)
-                time.sleep(0.01)
-            except _WakeUp:
-                continue
-            finally:
-                self._waiting = False
+            if self._events:
+                self.run_events()
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                self._kill_plan = []
+                return status
+            self._sleeper.sleep(self.send_due(pid))
 
     def child_exited(self, job: Job, pid: int, status: int) -> None:
         """Record a child that died by a signal (or exited non-zero) as DirtyExit."""
@@ -342,6 +298,10 @@ class Worker:
 
     def idle(self) -> bool:
         """After an empty pass: fire queue_empty, sleep; False to leave the loop."""
+        if self._events:
+            self.run_events()
+        if self.stopping:
+            return False
         if self._worked_since_idle:
             self._worked_since_idle = False
             self.hooks.run("queue_empty")
@@ -368,9 +328,8 @@ class Worker:
         self._interval = self._min
 
     def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
-        if not self.stopping:
-            self._wake.wait(seconds)
+        if not self.stopping and not self._events:
+            self._sleeper.sleep(seconds)
 
     def _finished(self) -> None:
         self._finish = False
@@ -431,13 +390,11 @@ class Worker:
             return
         if self._finish and not self._call_ran(raw):
             return  # nothing ran: finish the previous job on the next call
-        record = _decode_record(raw)
-        if record is None:  # not a record the script writes: fail it rather than lose it
+        held = held_job(raw)
+        if not held.queue:  # not a record the scripts write: fail it rather than lose it
             self._fail_record(raw)
-        else:
-            body = payload_bytes(record.get("payload"))
-            if self.store.requeue_orphan(self.id, raw, str(record.get("queue")), body):
-                logger.warning("Pushed back %s reserved while Redis was unreachable", body[:200])
+        elif self.store.requeue_orphan(self.id, raw, held.queue, held.body) > 0:
+            logger.warning("Pushed back %r reserved while Redis was unreachable", held.body[:200])
         if self._finish:
             self._finished()
 
@@ -446,31 +403,19 @@ class Worker:
 
         With stats counted by the script, this worker's processed counter
         tells exactly (two identical jobs reserved in the same second leave
-        identical records); otherwise the record is compared with the
-        previous job's.
+        identical records); otherwise the record is compared, byte for
+        byte, with the previous job's.
         """
         if self._stats_in_cycle:
             return self.store.stat(processed_stat(self.id)) > self.processed
-        record = _decode_record(raw)
-        return record is None or not self._same_reservation(record)
-
-    def _same_reservation(self, record: dict[str, Any]) -> bool:
-        """Tell whether ``record`` looks like the previous job's own record."""
-        last = self._last
-        if last is None or record.get("queue") != last[0] or record.get("run_at") != last[1]:
-            return False
-        try:
-            previous: Any = loads(last[2])
-        except ValueError:
-            previous = last[2].decode("utf-8", "replace")
-        return dumps(record.get("payload")) == dumps(previous)
+        return self._last is None or split_record(raw) != self._last
 
     def _fail_record(self, raw: bytes) -> None:
-        """Fail an undecodable job record of this worker and clear it."""
+        """Fail an unreadable job record of this worker and clear it."""
         exc = PayloadError(f"undecodable job record of worker {self.id}")
-        job = Job("", raw.decode("utf-8", "replace"))
+        held = held_job(raw)
         logger.error("%s: %r", exc, raw[:200])
-        self._record_failure(job, exc, count=True)
+        self._record_failure(Job(held.queue, held.payload, held.raw), exc, count=True)
         self.store.clear_worker_job(self.id)
 
     def _redis_down(self, exc: BaseException) -> None:
@@ -498,39 +443,3 @@ class Worker:
                 logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-
-    def _beat(self) -> None:
-        self.store.heartbeat(self.id, heartbeat_at(self.store.server_time()))
-
-    def _heartbeat_loop(self) -> None:
-        beat_store = Store(clone_client(self.store.redis), self.store.keys)
-        # Jittered beats: the prune lock lives one interval, so fixed beats let
-        # one worker re-take it forever (just after it expires) and starve
-        # the only workers whose queue lists allow pruning some dead worker.
-        interval = self.options.heartbeat_interval
-        while not self._stop_event.wait(interval * random.uniform(0.75, 1.25)):
-            try:
-                beat_store.heartbeat(self.id, heartbeat_at(beat_store.server_time()))
-                self.prune()
-            except Exception:  # noqa: BLE001 - the heartbeat must outlive any error
-                logger.warning("Heartbeat failed", exc_info=True)
-
-
-def _decode_record(raw: bytes) -> dict[str, Any] | None:
-    try:
-        record = loads(raw)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _signal_child(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _raise_term_once(signum: int, frame: FrameType | None) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise TermException("SIGTERM")

@@ -43,6 +43,23 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 
     raise AssertionError(f"timed out waiting for {predicate}")
 
 
+ROOT = Path(__file__).resolve().parent.parent
+_WORKER_VARS = ("QUEUE", "QUEUES", "TERM_CHILD", "INTERVAL", "FORK_PER_JOB", "BACKGROUND", "PIDFILE",
+                "RESQUE_NO_EXTENSIONS", "RESQUE_ORPHAN_LIMIT")
+
+
+def worker_env(redis_url: str, implementation: str = "") -> dict[str, str]:
+    """Environment for a ``resque work`` subprocess on ``redis_url``, Ruby's variables unset.
+
+    ``implementation`` ``"python"`` forces the pure hot loop.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _WORKER_VARS}
+    env.update(RESQUE_REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
+    if implementation == "python":
+        env["RESQUE_NO_EXTENSIONS"] = "1"
+    return env
+
+
 def free_port() -> int:
     """Return a free TCP port on the loopback interface."""
     with socket.socket() as s:

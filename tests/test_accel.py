@@ -72,8 +72,8 @@ class FakeWorker:
     def reserve(self):
         return next(self.replies)
 
-    def make_job(self, queue, payload):
-        return (queue, payload["class"], payload["args"])
+    def make_job(self, queue, payload, raw):
+        return (queue, payload["class"], payload["args"], raw)
 
     def title(self, text):
         self.titles.append(text)
@@ -89,9 +89,10 @@ class FakeWorker:
 
 
 def test_run_loop_runs_jobs_rejects_bad_payloads_and_stops_when_idle_says_so(impl):
-    w = FakeWorker([[1, b'{"class":"A","args":[1]}', 1], None, [2, b"{bad", 0],
-                    [2, b'{"class":"B"}', 1], None], [True, False])
+    w = FakeWorker([[1, b'{"class":"A","args":[1]}'], None, [2, b"{bad"],
+                    [2, b'{"class":"B"}'], None], [True, False])
     assert impl.run_loop(w) == 3
-    assert w.performed == [("high", "A", [1]), ("low", "B", [])]
+    assert w.performed == [("high", "A", [1], b'{"class":"A","args":[1]}'),
+                           ("low", "B", [], b'{"class":"B"}')]
     assert w.rejected == [("low", b"{bad")]
     assert w.titles[0].startswith("Processing high since ") and w.titles[0].endswith(" [A]")

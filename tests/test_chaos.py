@@ -213,8 +213,13 @@ def test_out_of_memory_enqueue_raises_a_clear_error_and_workers_survive(small_se
         wait_for(lambda: r.llen("resque:queue:chaos_a") == 0)
         time.sleep(2.5)  # two heartbeats refused for lack of memory
         assert proc.poll() is None
+        assert failures(r) == [] and r.hget(SEEN, "1") is None  # the record waits for memory
         r.delete("chaos:filler")
-        wait_for(lambda: failures(r) or r.hget(SEEN, "1"))
+        [record] = wait_for(lambda: failures(r))  # written once memory is freed
+        assert record["exception"] == "redis.exceptions.OutOfMemoryError", record
+        assert record["payload"] == {"class": "Chaos::Mark", "args": [1, ""]}
+        assert "command not allowed when used memory" in record["error"]
+        assert r.hget(SEEN, "1") is None  # its own write was refused: it did not run through
         wait_for(lambda: r.hgetall("resque:workers:heartbeat") != beat)
         client.enqueue_to("chaos_a", "Chaos::Mark", 4, "")
         wait_for(lambda: r.hget(SEEN, "4") == b"1")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,7 +20,8 @@ django = pytest.importorskip("django")
 
 import resque  # noqa: E402
 from resque import Resque  # noqa: E402
-from resque._compat import loads  # noqa: E402
+from resque._compat import dumps, loads  # noqa: E402
+from tests.helpers import wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = "tests.djangoproject.settings"
@@ -117,11 +120,11 @@ def test_the_backend_declares_what_resque_cannot_do(shop):
     backend = send_receipt.get_backend()
     assert isinstance(backend, BaseTaskBackend)
     assert (backend.supports_defer, backend.supports_get_result, backend.supports_priority,
-            backend.supports_async_task) == (False, False, False, True)
+            backend.supports_async_task) == (True, False, False, True)
     with pytest.raises(Invalid, match="priority"):
         send_receipt.using(priority=10)
-    with pytest.raises(Invalid, match="run_after"):
-        send_receipt.using(run_after=timezone.now() + timedelta(hours=1))
+    with pytest.raises(Invalid, match="aware"):  # USE_TZ is on: Django wants an aware run_after
+        send_receipt.using(run_after=timezone.now().replace(tzinfo=None) + timedelta(hours=1))
     with pytest.raises(Invalid, match="Queue 'nowhere' is not valid"):
         send_receipt.using(queue_name="nowhere")
     with pytest.raises(NotImplementedError):
@@ -188,3 +191,99 @@ def test_resque_work_without_django_settings_says_how_to_set_them(redis_url, tmp
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "no Django settings: set DJANGO_SETTINGS_MODULE" in proc.stderr
+
+
+def _delayed(r: Any) -> dict[int, list[bytes]]:
+    """Return the delayed queue: second -> items."""
+    return {int(m): r.lrange(f"resque:delayed:{int(m)}", 0, -1)
+            for m in r.zrange("resque:delayed_queue_schedule", 0, -1)}
+
+
+def _receipt(result: Any, *args: Any, queue: str | None = "mail", **kwargs: Any) -> bytes:
+    """Return a send_receipt payload (with ``queue``: a delayed item) as the backend writes it."""
+    envelope = {"id": result.id, "args": list(args), "kwargs": kwargs}
+    item = {"class": "tests.djangoproject.shop.tasks.send_receipt", "args": [envelope]}
+    return dumps(item if queue is None else {**item, "queue": queue})
+
+
+def test_run_after_waits_in_the_delayed_queue_until_the_scheduler_moves_it(shop, r, redis_url, shop_db):
+    from django.utils import timezone
+
+    from resque.scheduler import handle_delayed_items
+    from tests.djangoproject.shop.tasks import send_receipt
+
+    run_after = timezone.now() + timedelta(hours=1)
+    result = send_receipt.using(run_after=run_after).enqueue(9, copy_to="later@example.com")
+    due = int(run_after.timestamp())
+    assert result.status == "READY" and result.enqueued_at is not None
+    assert _delayed(r) == {due: [_receipt(result, 9, copy_to="later@example.com")]}
+    assert r.llen("resque:queue:mail") == 0
+    assert handle_delayed_items(Resque(redis_url), at=due - 1) == 0
+    assert handle_delayed_items(Resque(redis_url), at=due) == 1
+    assert r.lrange("resque:queue:mail", 0, -1) == [
+        _receipt(result, 9, queue=None, copy_to="later@example.com")]
+    work(redis_url, shop_db, "-q", "mail")
+    assert [(kind, value) for kind, value, _, _ in shop.events()] == [("receipt", "9:later@example.com")]
+
+
+def test_a_real_scheduler_and_worker_run_a_deferred_task_when_due(shop, r, redis_url, shop_db):
+    from django.utils import timezone
+
+    from tests.djangoproject.shop.tasks import send_receipt
+
+    run_after = timezone.now() + timedelta(seconds=2)
+    send_receipt.using(run_after=run_after).enqueue(10)
+    assert r.llen("resque:queue:mail") == 0 and len(_delayed(r)) == 1
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "resque", "--redis", redis_url, "scheduler", "--interval", "0.2"],
+        env=_env(shop_db), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: r.llen("resque:queue:mail"), timeout=30)
+        assert time.time() >= int(run_after.timestamp())  # never moved before its second
+    finally:
+        scheduler.terminate()
+        scheduler.wait(15)
+    assert _delayed(r) == {}
+    work(redis_url, shop_db, "-q", "mail")
+    assert [(kind, value) for kind, value, _, _ in shop.events()] == [("receipt", "10:None")]
+
+
+def test_a_past_run_after_enqueues_the_task_at_once(shop, r):
+    from django.utils import timezone
+
+    from tests.djangoproject.shop.tasks import send_receipt
+
+    result = send_receipt.using(run_after=timezone.now() - timedelta(minutes=5)).enqueue(11)
+    assert r.lrange("resque:queue:mail", 0, -1) == [_receipt(result, 11, queue=None)]
+    assert _delayed(r) == {} and result.enqueued_at is not None
+
+
+def test_naive_run_after_is_local_time_in_time_zone_when_use_tz_is_off(shop, r):
+    from django.test import override_settings
+
+    from tests.djangoproject.shop.tasks import send_receipt
+
+    with override_settings(USE_TZ=False, TIME_ZONE="America/New_York"):
+        naive = send_receipt.using(run_after=datetime(2099, 1, 1, 0, 0)).enqueue(12)
+        aware = send_receipt.using(run_after=datetime(2099, 1, 1, tzinfo=dt_timezone.utc)).enqueue(13)
+    y2099 = 4070908800  # 2099-01-01T00:00:00Z; New York is then 5 hours behind UTC
+    assert _delayed(r) == {y2099: [_receipt(aware, 13)], y2099 + 5 * 3600: [_receipt(naive, 12)]}
+
+
+def test_enqueue_on_commit_delays_a_deferred_task_only_when_the_transaction_commits(shop, r):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from tests.djangoproject.shop.tasks import send_receipt
+
+    later = send_receipt.using(backend="oncommit", run_after=timezone.now() + timedelta(hours=1))
+    with transaction.atomic():
+        kept = later.enqueue(14)
+        assert _delayed(r) == {} and kept.enqueued_at is None
+    assert list(_delayed(r).values()) == [[_receipt(kept, 14)]]
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            later.enqueue(15)
+            raise RuntimeError("roll back")
+    assert list(_delayed(r).values()) == [[_receipt(kept, 14)]]
+    assert r.llen("resque:queue:mail") == 0

@@ -1,6 +1,7 @@
 """The delayed queue's producer side, byte for byte as resque-scheduler 5 (checklist 1-7, 13, 14)."""
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -8,6 +9,7 @@ import pytest
 
 import resque
 from resque import NoQueueError, Registry, Resque
+from resque.registry import JobSpec
 from resque.scheduler import delayed as d
 from tests import scheduler_jobs as jobs
 from tests.scheduler_jobs import c  # noqa: F401 - fixture
@@ -17,11 +19,13 @@ ITEM = b'{"class":"SomeJob","args":[1],"queue":"smoke_q"}'
 
 
 def test_enqueue_in_sends_rpush_sadd_zadd_with_ruby_bytes(c, r, redis_server):  # type: ignore[no-untyped-def]
-    now = time.time()
+    before = time.time()
     with Monitor(str(redis_server.socket)) as mon:
         c.enqueue_in(5, jobs.SomeJob, 1)
-    ts = int(now + 5)
+    after = time.time()
     sent = [w for w in mon.words() if w[0] in (b"RPUSH", b"SADD", b"ZADD")]
+    ts = int(sent[0][1].rsplit(b":", 1)[1])
+    assert int(before + 5) <= ts <= int(after + 5)
     assert sent == [
         [b"RPUSH", f"resque:delayed:{ts}".encode(), ITEM],
         [b"SADD", b"resque:timestamps:" + ITEM, f"delayed:{ts}".encode()],
@@ -204,6 +208,19 @@ def test_module_functions_and_job_methods_use_the_default_client(r):  # type: ig
         resque.set_client(None)
 
 
+class _Carrier:
+    """A framework task's shape: the object enqueued is not the callable its spec runs."""
+
+    __resque_job__ = JobSpec("Carrier::Job", functools.partial(print), "carried")
+
+
+def test_a_job_object_carrying_its_spec_is_enqueued_at_once_for_a_past_time(c, r):  # type: ignore[no-untyped-def]
+    assert c.enqueue_in(-1, _Carrier(), 1) is True
+    assert c.enqueue_at_with_queue("elsewhere", 0, _Carrier(), 2) is True
+    assert r.lrange("resque:queue:carried", 0, -1) == [b'{"class":"Carrier::Job","args":[1]}']
+    assert r.lrange("resque:queue:elsewhere", 0, -1) == [b'{"class":"Carrier::Job","args":[2]}']
+
+
 def test_push_is_the_raw_api_other_plugins_use(c, r):  # type: ignore[no-untyped-def]
     t = int(time.time()) + 30
     assert d.push(c, t + 0.7, "retry_q", "Billing::Charge", [1, "two"]) == t
@@ -211,9 +228,10 @@ def test_push_is_the_raw_api_other_plugins_use(c, r):  # type: ignore[no-untyped
         b'{"class":"Billing::Charge","args":[1,"two"],"queue":"retry_q"}']
 
 
-def test_import_resque_loads_no_yaml_or_cron_parser() -> None:
+def test_import_resque_loads_no_yaml_cron_parser_or_scheduler_process() -> None:
     import subprocess
     import sys
-    code = "import resque, sys; print(sorted(m for m in ('yaml', 'croniter') if m in sys.modules))"
+    heavy = ("yaml", "croniter", "resque.scheduler.runner", "resque.scheduler.mover")
+    code = f"import resque, sys; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -164,7 +164,7 @@ def test_registration_heartbeat_and_unregistration_keys(rq, r):
     assert seen["members"] == {w.id.encode()}
     assert re.fullmatch(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}", seen["started"])
     assert re.fullmatch(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", seen["beat"])
-    assert seen["lock"] == w.id.encode() and 0 < r.ttl("resque:pruning_dead_workers_in_progress") <= 60
+    assert seen["lock"] is None  # nothing to prune: the lock was never taken
     for key in ("resque:workers", f"resque:worker:{w.id}", f"resque:worker:{w.id}:started",
                 f"resque:stat:processed:{w.id}", f"resque:stat:failed:{w.id}"):
         assert r.exists(key) == 0, key
@@ -262,11 +262,16 @@ def test_prune_local_pass_spares_live_and_foreign_workers(rq, r):
     assert (rec["exception"], rec["error"]) == ("Resque::DirtyExit", "Job still being processed")
 
 
-def test_prune_lock_lets_one_pruner_per_interval(rq, r):
+def test_prune_lock_is_taken_only_to_prune_and_released_after(rq, r):
     assert prune_dead_workers(rq, None) == []
-    assert r.get("resque:pruning_dead_workers_in_progress") == b"resque-prune"
-    r.sadd("resque:workers", f"{socket.gethostname()}:999997:high")
-    assert prune_dead_workers(rq, None) == []  # lock held: skipped
+    assert r.get("resque:pruning_dead_workers_in_progress") is None  # nothing to prune
+    dead = f"{socket.gethostname()}:999997:high"
+    r.sadd("resque:workers", dead)
+    r.set("resque:pruning_dead_workers_in_progress", "ruby-host:1:high", ex=60)
+    assert prune_dead_workers(rq, None) == []  # another holds the lock: skipped
+    r.delete("resque:pruning_dead_workers_in_progress")
+    assert prune_dead_workers(rq, None) == [dead]
+    assert r.get("resque:pruning_dead_workers_in_progress") is None  # released right after
 
 
 class BrokenBackend(FailureBackend):

@@ -86,11 +86,13 @@ def test_unregister_runs_failure_hooks_and_survives_a_raising_hook(r):
     assert r.llen("resque:failed") == 1 and r.scard("resque:workers") == 0
 
 
-def test_unregister_keeps_an_unreadable_job_record_as_text(client, r):
+def test_unregister_keeps_an_unreadable_job_record_whole_in_a_job_shaped_stand_in(client, r):
     register(r, "box:46:high", b"not json{")
     assert unregister_worker(client, "box:46:high") is True
     [rec] = failures(r)
-    assert rec["payload"] == "not json{" and rec["queue"] == ""
+    assert rec["payload"] == {"class": "Resque::UndecodablePayload", "args": ["not json{"]}
+    assert rec["queue"] == ""
+    assert client.failure.all(0)[0].original_bytes == b"not json{"
 
 
 def test_remove_worker_refuses_an_unknown_id(client, r):

@@ -232,7 +232,7 @@ class Resque:
     async def reserve(self, queue: str) -> Job | None:
         """Pop the head of a queue as a ``Job`` (no worker bookkeeping)."""
         raw = await (await self._ready()).pop(queue)
-        return None if raw is None else Job(queue, decode_payload(raw))
+        return None if raw is None else Job(queue, decode_payload(raw), raw, registry=self.registry)
 
     async def workers(self) -> list[WorkerInfo]:
         """Return every registered worker, sorted by id."""
@@ -253,3 +253,44 @@ class Resque:
         """Return how many failure records the failure lists hold."""
         await self._ready()
         return await self.failures.count()
+
+    # -- delayed jobs (resque-scheduler's delayed queue) ----------------------
+    # ``.delayed`` is imported on first use, so that ``import resque.aio``
+    # loads nothing of the scheduler's for clients that never delay a job.
+
+    async def enqueue_at(self, when: Any, job: Any, *args: Any) -> bool | None:
+        """Run ``job`` at ``when`` (datetime, naive = UTC, or epoch seconds)."""
+        from . import delayed
+        return await delayed.enqueue_at(self, when, job, *args)
+
+    async def enqueue_in(self, delay: Any, job: Any, *args: Any) -> bool | None:
+        """Run ``job`` after ``delay`` seconds (or a timedelta)."""
+        from . import delayed
+        return await delayed.enqueue_in(self, delay, job, *args)
+
+    async def enqueue_at_with_queue(self, queue: str | None, when: Any, job: Any,
+                                    *args: Any) -> bool | None:
+        """Run ``job`` on ``queue`` at ``when``."""
+        from . import delayed
+        return await delayed.enqueue_at_with_queue(self, queue, when, job, *args)
+
+    async def enqueue_in_with_queue(self, queue: str | None, delay: Any, job: Any,
+                                    *args: Any) -> bool | None:
+        """Run ``job`` on ``queue`` after ``delay`` seconds."""
+        from . import delayed
+        return await delayed.enqueue_in_with_queue(self, queue, delay, job, *args)
+
+    async def remove_delayed(self, job: Any, *args: Any) -> int:
+        """Remove every delayed copy of this exact job; return how many."""
+        from . import delayed
+        return await delayed.remove_delayed(self, job, *args)
+
+    async def delayed_queue_schedule_size(self) -> int:
+        """Return how many distinct seconds hold delayed items."""
+        from . import delayed
+        return await delayed.delayed_queue_schedule_size(self)
+
+    async def next_delayed_timestamp(self, at: Any = None) -> int | None:
+        """Return the oldest due second (at ``at``, default now), or None."""
+        from . import delayed
+        return await delayed.next_delayed_timestamp(self, at)

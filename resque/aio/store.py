@@ -58,9 +58,9 @@ class AsyncStore:
 
     async def push(self, queue: str, payload: bytes) -> None:
         """SADD the queue and RPUSH the payload, atomically: one round trip."""
-        await self._atomic(commands.push(self.keys, queue, payload))
+        await self.atomic(commands.push(self.keys, queue, payload))
 
-    async def _atomic(self, sequence: Sequence[Command]) -> list[Any]:
+    async def atomic(self, sequence: Sequence[Command]) -> list[Any]:
         """Run ``sequence`` in MULTI/EXEC with one write on a pooled connection.
 
         The same bytes and retries as the sync store's, without a pipeline
@@ -81,7 +81,7 @@ class AsyncStore:
     async def push_many(self, queue: str, payloads: Sequence[bytes], chunk: int = 1000) -> None:
         """Push many payloads to one queue in a single round trip."""
         if payloads:
-            await self._atomic(commands.push_many(self.keys, queue, payloads, chunk))
+            await self.atomic(commands.push_many(self.keys, queue, payloads, chunk))
 
     async def pop(self, queue: str) -> bytes | None:
         popped: bytes | None = await self.redis.lpop(self.keys.queue(queue))

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import traceback
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -10,8 +12,9 @@ from typing import Any, Iterator
 from .._compat import dumps, loads
 from ..errors import exception_name
 from ..keys import failed_at
-from ..payload import job_args, job_class
+from ..payload import UNDECODABLE, is_job, job_args, job_class, retry_bytes, stand_in
 
+_RETRIED = re.compile(rb',"retried_at":"[^"\\]*"\}$')
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
@@ -24,17 +27,44 @@ def backtrace_lines(exc: BaseException) -> list[str]:
 
 
 def build_record(exc: BaseException, worker: str, queue: str, payload: Any,
-                 now: float | None = None) -> bytes:
-    """Encode a failure record with Ruby's members, in Ruby's order."""
-    return dumps({
-        "failed_at": failed_at(now),
-        "payload": payload,
-        "exception": exception_name(exc),
-        "error": str(exc) or exception_name(exc),
-        "backtrace": backtrace_lines(exc),
-        "worker": worker or "",
-        "queue": queue,
-    })
+                 now: float | None = None, raw: bytes | None = None) -> bytes:
+    """Encode a failure record with Ruby's members, in Ruby's order.
+
+    ``raw``, the payload's own JSON as it was queued, is written as is
+    (no re-encoding). Writing never fails on content: text that cannot be
+    UTF-8 is escaped, and a payload that cannot be encoded is kept as a
+    stand-in (see ``resque.payload``).
+    """
+    head = {"failed_at": failed_at(now)}
+    tail = {"exception": exception_name(exc), "error": str(exc) or exception_name(exc),
+            "backtrace": backtrace_lines(exc), "worker": worker or "", "queue": queue}
+    try:
+        rest = dumps(tail)
+    except (TypeError, ValueError):
+        rest = dumps({k: _text(v) for k, v in tail.items()})
+    if raw is None:
+        try:
+            raw = dumps(payload)
+        except (TypeError, ValueError, RecursionError):
+            raw = dumps(stand_in(_best_effort(payload)))
+    return b"".join((dumps(head)[:-1], b',"payload":', raw, b",", rest[1:]))
+
+
+def _text(value: Any) -> Any:
+    """Make text (or lists of text) encodable: lone surrogates become escapes."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
+def _best_effort(payload: Any) -> bytes:
+    """Encode a payload that is not strict JSON as closely as possible (NaN, escapes)."""
+    try:
+        return json.dumps(payload, separators=(",", ":"), allow_nan=True).encode("ascii")
+    except (TypeError, ValueError, RecursionError):
+        return repr(payload).encode("utf-8", "backslashreplace")
 
 
 def digest(raw: bytes) -> str:
@@ -80,6 +110,42 @@ class Failure:
         q = self.data.get("queue")
         return q if isinstance(q, str) else None
 
+    @property
+    def undecodable(self) -> bool:
+        """Tell whether the failed queue element was not a job at all."""
+        return not is_job(self.payload) or self.job_class == UNDECODABLE
+
+    @property
+    def original_bytes(self) -> bytes | None:
+        """Return an undecodable element's bytes as they were queued (else None)."""
+        return retry_bytes(self.payload) if self.undecodable else None
+
+    @property
+    def retry_payload(self) -> bytes:
+        """Return the bytes a retry pushes: the job as Ruby re-creates it, or the original."""
+        return retry_bytes(self.payload)
+
+    def marked_retried(self, stamp: str) -> bytes:
+        """Return the record with ``retried_at`` set (last, as Ruby appends it).
+
+        The record's other bytes, the payload's among them, stay as they
+        are: nothing is decoded and re-encoded unless the record is odd.
+        """
+        body = self.raw.rstrip()
+        try:
+            value = loads(body)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and value and body.endswith(b"}"):
+            member = b',"retried_at":' + dumps(stamp) + b"}"
+            if "retried_at" not in value:
+                return body[:-1] + member
+            if _RETRIED.search(body):
+                return _RETRIED.sub(lambda _: member, body, count=1)
+        data = self.data
+        data["retried_at"] = stamp
+        return dumps(data)
+
 
 class FailureBackend:
     """Base of every backend; records go through ``save``.
@@ -91,11 +157,15 @@ class FailureBackend:
     def save(self, record: bytes, queue: str) -> None:
         raise NotImplementedError
 
-    def record(self, exc: BaseException, worker: str, queue: str, payload: Any) -> bytes:
-        """Build and save a record for ``exc``; return its bytes."""
-        raw = build_record(exc, worker, queue, payload)
-        self.save(raw, queue)
-        return raw
+    def record(self, exc: BaseException, worker: str, queue: str, payload: Any,
+               raw: bytes | None = None) -> bytes:
+        """Build and save a record for ``exc``; return its bytes.
+
+        ``raw`` is the payload's JSON exactly as it was queued, when known.
+        """
+        record = build_record(exc, worker, queue, payload, raw=raw)
+        self.save(record, queue)
+        return record
 
     def count(self, queue: str | None = None, class_name: str | None = None) -> int:
         return 0

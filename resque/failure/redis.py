@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .._compat import dumps
-from .._accel import encode_payload
 from ..keys import failed_at, failed_list_name
 from ..store import Store
 from .base import Failure, FailureBackend, digest
@@ -17,12 +15,12 @@ def retry_edit(failure: Failure, multi_queue: bool) -> tuple[str, bytes, bytes, 
     """Return what retrying a record writes: (retried_at, record, job payload, job queue).
 
     The record gets Ruby's ``retried_at`` (without a zone in the
-    multi-queue backend, as Ruby's); the job goes back as a fresh payload.
+    multi-queue backend, as Ruby's), its other bytes untouched; the job
+    goes back as Ruby re-creates it, or, for an entry that was not a job,
+    as the original bytes (``Failure.retry_payload``).
     """
-    data = failure.data
-    stamp = data["retried_at"] = failed_at(zone=not multi_queue)
-    payload = encode_payload(failure.job_class or "", failure.args)
-    return stamp, dumps(data), payload, failure.queue or "failed"
+    stamp = failed_at(zone=not multi_queue)
+    return stamp, failure.marked_retried(stamp), failure.retry_payload, failure.queue or "failed"
 
 
 class RedisFailure(FailureBackend):

@@ -7,7 +7,9 @@ byte for byte as resque-scheduler 5 writes them (reference section 2).
 """
 from __future__ import annotations
 
+import functools
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
@@ -110,27 +112,57 @@ def enqueue_in_with_queue(client: Resque, queue: str | None, delay: Any, job: An
 
 def enqueue_at_with_queue(client: Resque, queue: str | None, when: Any, job: Any,
                           *args: Any) -> bool | None:
-    """Run ``job`` on ``queue`` at ``when``; None if a ``before_schedule`` hook said no.
+    """Run ``job`` on ``queue`` at ``when``; None if a ``before_schedule`` hook said no."""
+    plan = plan_schedule(spec_of(client, job), queue, when, args, client.inline)
+    if plan is None:
+        return None
+    if plan.ts is not None:
+        store_of(client).delayed_push(plan.ts, plan.item)
+    elif plan.custom is not None:
+        plan.custom()
+    else:
+        client.enqueue_to(plan.queue or "", plan.spec, *plan.args)
+    return plan.finish()
 
-    As Ruby: ``before_schedule*`` hooks first (False stops), then an
-    enqueue now when inline or when ``when``'s second is not after this
-    second (a ``scheduled`` class method replaces that enqueue), else the
-    delayed push; ``after_schedule*`` hooks run either way.
+
+@dataclass(frozen=True)
+class Scheduling:
+    """What scheduling one job does, decided before any I/O (sync or asyncio).
+
+    ``ts`` is the second to push ``item`` at, or None to enqueue now:
+    through ``custom`` (the job's ``scheduled`` class method, bound to the
+    queue, name and args) if it has one, else on ``queue``.
     """
-    spec = job if isinstance(job, JobSpec) else spec_of(client, job)
+
+    spec: JobSpec
+    queue: str | None
+    args: tuple[Any, ...]
+    ts: int | None
+    item: bytes = b""
+    custom: Callable[[], Any] | None = None
+
+    def finish(self) -> bool:
+        """Run the ``after_schedule*`` hooks; return True."""
+        run_hooks(hooks(self.spec, "after_schedule"), *self.args)
+        return True
+
+
+def plan_schedule(spec: JobSpec, queue: str | None, when: Any, args: tuple[Any, ...],
+                  inline: bool) -> Scheduling | None:
+    """Run the ``before_schedule*`` hooks and decide: now, or a delayed push.
+
+    As Ruby: a hook returning False stops (None); inline, or a second not
+    after the current second, means an enqueue now, else the delayed push.
+    """
     ts = second_of(when)
     if any(r is False for r in run_hooks(hooks(spec, "before_schedule"), *args)):
         return None
-    if client.inline or ts <= int(time.time()):
-        custom = getattr(spec.target, "scheduled", None)
-        if callable(custom):
-            custom(queue, spec.name, *args)
-        else:
-            client.enqueue_to(queue or "", spec.target or spec.name, *args)
-    else:
-        store_of(client).delayed_push(ts, item_bytes(spec.name, args, queue))
-    run_hooks(hooks(spec, "after_schedule"), *args)
-    return True
+    if not inline and ts > int(time.time()):
+        return Scheduling(spec, queue, args, ts, item_bytes(spec.name, args, queue))
+    custom = getattr(spec.target, "scheduled", None)
+    if callable(custom):
+        return Scheduling(spec, queue, args, None, custom=functools.partial(custom, queue, spec.name, *args))
+    return Scheduling(spec, queue, args, None)
 
 
 def delay_or_enqueue_at(client: Resque, when: Any, job: Any, *args: Any) -> None:
@@ -176,14 +208,14 @@ def count_all_scheduled_jobs(client: Resque) -> int:
 def next_delayed_timestamp(client: Resque, at: Any = None) -> int | None:
     """Return the oldest second due at ``at`` (default now), or None."""
     member = store_of(client).next_due(int(time.time()) if at is None else second_of(at))
-    return _second(member)
+    return member_second(member)
 
 
 def scheduled_at(client: Resque, job: Any, *args: Any) -> list[int]:
     """Return the seconds at which this exact job (own queue) is delayed."""
     spec = spec_of(client, job)
     names = store_of(client).scheduled_at(item_bytes(spec.name, args, client.registry.queue_for(spec)))
-    return [s for s in (_second(n[len("delayed:"):]) for n in names) if s is not None]
+    return [s for s in (member_second(n[len("delayed:"):]) for n in names) if s is not None]
 
 
 def is_delayed(client: Resque, job: Any, *args: Any) -> bool:
@@ -303,7 +335,8 @@ def splat_args(args: Any) -> list[Any]:
     return list(args) if isinstance(args, list) else [args]
 
 
-def _second(member: str | None) -> int | None:
+def member_second(member: str | None) -> int | None:
+    """Return a schedule member's second, or None (none, or not a number)."""
     if member is None:
         return None
     try:
@@ -313,11 +346,12 @@ def _second(member: str | None) -> int | None:
 
 
 __all__ = [
-    "count_all_scheduled_jobs", "delay_or_enqueue_at", "delay_or_enqueue_in",
+    "Scheduling", "count_all_scheduled_jobs", "delay_or_enqueue_at", "delay_or_enqueue_in",
     "delayed_queue_peek", "delayed_queue_schedule_size", "delayed_timestamp_peek",
     "delayed_timestamp_size", "enqueue_at", "enqueue_at_with_queue",
     "enqueue_delayed", "enqueue_delayed_selection", "enqueue_in", "enqueue_in_with_queue",
-    "find_delayed_selection", "is_delayed", "next_delayed_timestamp", "push", "remove_delayed",
-    "remove_delayed_in_queue", "remove_delayed_job_from_timestamp", "remove_delayed_selection",
-    "reset_delayed_queue", "scheduled_at",
+    "find_delayed_selection", "is_delayed", "member_second", "next_delayed_timestamp",
+    "plan_schedule", "push", "remove_delayed", "remove_delayed_in_queue",
+    "remove_delayed_job_from_timestamp", "remove_delayed_selection", "reset_delayed_queue",
+    "scheduled_at",
 ]

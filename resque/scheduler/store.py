@@ -13,6 +13,7 @@ import redis
 from redis.commands.core import Script
 
 from ..store import text
+from . import commands
 from .keys import SchedulerKeys
 
 
@@ -50,21 +51,14 @@ class SchedulerStore:
 
     def delayed_push(self, ts: int, item: bytes) -> None:
         """RPUSH the item, SADD its timestamps set, ZADD the second (one MULTI)."""
-        k = self.keys
-        with self.redis.pipeline() as pipe:
-            pipe.rpush(k.bucket(ts), item)
-            pipe.sadd(k.timestamps(item), k.bucket_name(ts))
-            pipe.zadd(k.schedule, {str(ts): ts})
-            pipe.execute()
+        self.delayed_push_many([(ts, item)])
 
     def delayed_push_many(self, entries: Sequence[tuple[int, bytes]]) -> None:
         """Push many (second, item) pairs in one MULTI: one round trip."""
-        k = self.keys
         with self.redis.pipeline() as pipe:
             for ts, item in entries:
-                pipe.rpush(k.bucket(ts), item)
-                pipe.sadd(k.timestamps(item), k.bucket_name(ts))
-                pipe.zadd(k.schedule, {str(ts): ts})
+                for command in commands.delayed_push(self.keys, ts, item):
+                    pipe.execute_command(*command)
             pipe.execute()
 
     # -- delayed items: reading ----------------------------------------------
@@ -131,11 +125,9 @@ class SchedulerStore:
         members = self.scheduled_at(item)
         if not members:
             return 0
-        k = self.keys
         with self.redis.pipeline(transaction=False) as pipe:
-            for name in members:
-                pipe.lrem(k.base.key(name), 0, item)
-                pipe.srem(k.timestamps(item), name)
+            for command in commands.remove_item(self.keys, members, item):
+                pipe.execute_command(*command)
             replies = pipe.execute()
         return sum(int(n) for n in replies[::2])
 

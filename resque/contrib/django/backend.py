@@ -7,8 +7,10 @@ task result id, ``args`` and ``kwargs``::
     {"class":"shop.tasks.send_receipt","args":[{"id":"…","args":[42],"kwargs":{}}]}
 
 ``resque work -A resque.contrib.django`` (or ``manage.py resque_work``)
-runs it. Resque keeps no results, so results cannot be fetched; priority
-in Resque is the order of a worker's queues, not a number per job.
+runs it. A task with ``run_after`` waits in the scheduler's delayed queue
+(``resque scheduler`` moves it when due). Resque keeps no results, so
+results cannot be fetched; priority in Resque is the order of a worker's
+queues, not a number per job.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import functools
 import os
 import socket
 import traceback
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
 from django.db import close_old_connections, transaction
@@ -24,6 +27,7 @@ from django.utils import timezone
 from ...client import Resque, get_client
 from ...errors import PayloadError
 from ...registry import JobSpec
+from ...scheduler.delayed import enqueue_at_with_queue
 from .compat import (BaseTaskBackend, Task, TaskContext, TaskError, TaskResult, TaskResultStatus,
                      get_random_id, task_enqueued, task_finished, task_started)
 
@@ -52,7 +56,7 @@ class ResqueBackend(BaseTaskBackend):
     """
 
     task_class = ResqueTask
-    supports_defer = False  # run_after needs a delayed queue: resque's scheduler plugin
+    supports_defer = True  # run_after: the scheduler's delayed queue
     supports_async_task = True  # the worker runs coroutines with async_to_sync
     supports_get_result = False  # Resque stores no results
     supports_priority = False  # a worker's queue order is Resque's priority
@@ -88,10 +92,27 @@ class ResqueBackend(BaseTaskBackend):
         return result
 
     def _push(self, result: TaskResult[Any]) -> None:
+        """Push now, or with ``run_after`` onto the delayed queue (now if it is past)."""
+        task = result.task
         envelope = {"id": result.id, "args": result.args, "kwargs": result.kwargs}
-        self.client.enqueue_to(result.task.queue_name, result.task, envelope)
+        if task.run_after is None:
+            self.client.enqueue_to(task.queue_name, task, envelope)
+        else:
+            enqueue_at_with_queue(self.client, task.queue_name, aware(task.run_after), task, envelope)
         object.__setattr__(result, "enqueued_at", timezone.now())
         task_enqueued.send(type(self), task_result=result)
+
+
+def aware(when: datetime) -> datetime:
+    """Return ``when`` with its time zone; naive means Django's ``TIME_ZONE``.
+
+    Django refuses a naive ``run_after`` when ``USE_TZ`` is on; when it is
+    off, naive datetimes are local time in ``TIME_ZONE``, as
+    ``timezone.now()`` returns them.
+    """
+    if timezone.is_aware(when):
+        return when
+    return timezone.make_aware(when, timezone.get_default_timezone())
 
 
 def _envelope(task: Task[Any, Any], envelope: Any) -> tuple[str, list[Any], dict[str, Any]]:
