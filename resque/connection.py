@@ -14,6 +14,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from . import sentinel
 from .embedded import EmbeddedServer, default_data_dir
 from .errors import ConfigurationError
 from .keys import DEFAULT_NAMESPACE
@@ -120,19 +121,32 @@ def _from_ruby_form(text: str, factory: Any = redis.Redis) -> tuple[Any, str | N
     return client, (ns or None), f"redis://{host or 'localhost'}:{port}/{db}"
 
 
+def _from_sentinel_url(url: str, factory: Any = redis.Redis) -> tuple[Any, str | None, str]:
+    config = sentinel.parse(url)
+    return sentinel.client(config, _client_options(True, factory), factory), config.namespace, str(config)
+
+
 def clone_client(client: redis.Redis, retries: int | None = None) -> redis.Redis:
-    """Return a client with its own pool on the same server (optionally no retries)."""
+    """Return a client with its own pool on the same server (optionally no retries).
+
+    A sentinel-managed client's clone asks the same sentinels, so it
+    follows a failover too.
+    """
     pool = client.connection_pool
     kwargs = dict(pool.connection_kwargs)
     if retries is not None:
         kwargs["retry"] = Retry(ExponentialBackoff(), retries)
         kwargs.pop("retry_on_error", None)
+    if sentinel.is_managed(pool):
+        return sentinel.clone(pool, kwargs)
     return redis.Redis(connection_pool=redis.ConnectionPool(
         connection_class=pool.connection_class, **kwargs))
 
 
 def describe(client: redis.Redis) -> str:
     """Return a display string for a client, without its password."""
+    if sentinel.is_managed_any(client.connection_pool):
+        return sentinel.describe(client.connection_pool)
     kw = client.connection_pool.connection_kwargs
     if "path" in kw:
         return f"unix://{kw['path']}?db={kw.get('db', 0)}"
@@ -147,7 +161,8 @@ def connect(
 ) -> Connection:
     """Resolve a connection: explicit source, then env, then the embedded server.
 
-    ``source`` may be a ``redis://``, ``rediss://`` or ``unix://`` URL,
+    ``source`` may be a ``redis://``, ``rediss://``, ``unix://`` or
+    ``redis+sentinel://`` URL,
     Ruby's ``host:port[:db][/namespace]``, ``"embedded"``, a ``redis.Redis``
     or a ``Connection``. ``RESQUE_REDIS_URL`` then ``REDIS_URL`` are read
     only when no source is given. An explicit ``namespace`` wins.
@@ -179,10 +194,13 @@ def resolve(source: str | None, namespace: str | None = None,
     if not isinstance(source, str) or not source.strip():
         raise ConfigurationError(f"cannot connect to Redis from {source!r}")
     source = source.strip()
+    if source.startswith(sentinel.SCHEMES):
+        client, ns, desc = _from_sentinel_url(source, factory)
+        return client, namespace or ns or DEFAULT_NAMESPACE, desc, False
     if source.startswith(_URL_SCHEMES):
         return _from_url(source, factory), namespace or DEFAULT_NAMESPACE, redact(source), False
     if "://" in source:
         raise ConfigurationError(
-            f"unsupported Redis URL scheme in {redact(source)!r} (use redis://, rediss:// or unix://)")
+            f"unsupported Redis URL scheme in {redact(source)!r} (use redis://, rediss://, unix:// or redis+sentinel://)")
     client, ns, desc = _from_ruby_form(source, factory)
     return client, namespace or ns or DEFAULT_NAMESPACE, desc, False
