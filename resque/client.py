@@ -17,6 +17,7 @@ from .errors import CorruptValue, JobNotAllowed, NoClassError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
+from .limits import Timeout, read_limit
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
 from .payload import dequeue_matches
@@ -357,6 +358,13 @@ class Resque:
             self.store.worker_details(worker_id)
         return info
 
+    def job_limits(self, workers: Sequence[WorkerInfo]) -> dict[str, float]:
+        """Return the time limits of the jobs these workers run, by worker id, where set."""
+        busy = [w for w in workers if w.job]
+        raws = self.store.job_limits([w.id for w in busy])
+        found = {w.id: read_limit(raw, (w.job or {}).get("run_at")) for w, raw in zip(busy, raws)}
+        return {wid: limit for wid, limit in found.items() if limit is not None}
+
     def working(self) -> list[WorkerInfo]:
         """Return the workers that hold a job, oldest ``run_at`` first."""
         busy = [w for w in self.workers() if w.job]
@@ -461,10 +469,13 @@ def job(queue: str | None = None, name: str | None = None,
     A decorated function gains ``.enqueue(*args)`` and ``.enqueue_to(queue,
     *args)`` on the default client (plugins add more). ``name`` may be
     Ruby-style (``Mail::Deliver``) so this process can serve jobs enqueued
-    by Ruby. Each other keyword names a plugin object whose
-    ``attach(spec)`` adds its hooks to the job (``retry=Retry(...)``).
+    by Ruby. ``timeout`` is the job's time limit in seconds. Each other
+    keyword names a plugin object whose ``attach(spec)`` adds its hooks
+    to the job (``retry=Retry(...)``).
     """
     reg = registry or default_registry
+    if "timeout" in plugins and not callable(getattr(plugins["timeout"], "attach", None)):
+        plugins["timeout"] = Timeout(plugins["timeout"])  # a number of seconds
     for key, plugin in plugins.items():
         if not callable(getattr(plugin, "attach", None)):
             raise TypeError(f"job option {key}={plugin!r} is not a job plugin (no attach method)")

@@ -94,6 +94,14 @@ class TermException(BaseException):
     ruby_name = "Resque::TermException"
 
 
+class JobTimeout(BaseException):
+    """A job ran past its time limit: raised inside it, or recorded when it was killed.
+
+    Like ``TermException`` it derives from BaseException, so that a job's
+    ``except Exception`` cannot swallow it.
+    """
+
+
 def exception_name(exc: BaseException) -> str:
     """Return the name a failure record shows for ``exc``."""
     ruby = getattr(type(exc), "ruby_name", None)

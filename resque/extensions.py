@@ -5,7 +5,12 @@ adds in the ``[project.entry-points]`` table of its distribution:
 
 - ``resque.commands``: a click command or group added to ``resque``;
 - ``resque.web``: a callable taking a ``resque.web.extend.WebExtension``
-  that adds pages and tabs to the web UI.
+  that adds pages and tabs to the web UI;
+- ``resque.failure_backends``: a callable taking a ``resque.store.Store``
+  and returning a failure backend, chosen by ``FAILURE_BACKEND=<name>``;
+- ``resque.failed_columns``: a callable taking the client and a list of
+  failures and returning one text per failure, shown by
+  ``resque failed list`` in a column named after the entry point.
 """
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 COMMANDS = "resque.commands"
 WEB = "resque.web"
+FAILURE_BACKENDS = "resque.failure_backends"
+FAILED_COLUMNS = "resque.failed_columns"
 
 
 def load(group: str, found: Iterable[EntryPoint] | None = None) -> list[tuple[str, Any]]:

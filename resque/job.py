@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from contextvars import ContextVar
 from typing import Any, Callable
 
 from ._accel import decode_payload, encode_payload
@@ -13,7 +14,17 @@ from .registry import JobSpec, Registry, default_registry, short_repr
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Job", "JobArgumentError", "decode_payload", "encode_payload", "run_hooks"]
+__all__ = ["Job", "JobArgumentError", "current_job", "decode_payload", "encode_payload",
+           "run_hooks"]
+
+# The job whose perform or failure hooks are running (for plugins' hooks,
+# which get only the arguments).
+_current: ContextVar["Job | None"] = ContextVar("resque_current_job", default=None)
+
+
+def current_job() -> "Job | None":
+    """Return the job whose perform or failure hooks are running, if any."""
+    return _current.get()
 
 
 class JobArgumentError(ResqueError, TypeError):
@@ -91,6 +102,7 @@ class Job:
         perform, after_perform*. On any exception the on_failure* hooks run
         once and the exception propagates.
         """
+        token = _current.set(self)
         try:
             spec = self.spec(registry)
             args = self.args
@@ -116,6 +128,8 @@ class Job:
         except BaseException as exc:
             self.run_failure_hooks(exc, registry)
             raise
+        finally:
+            _current.reset(token)
 
     def run_failure_hooks(self, exc: BaseException, registry: Registry | None = None) -> None:
         """Run on_failure* hooks once per job; skip if the class is unknown.
@@ -130,12 +144,16 @@ class Job:
             spec = self.spec(registry)
         except (JobNotAllowed, PayloadError):
             return
-        for hook in spec.hooks("on_failure"):
-            try:
-                hook(exc, *self.args)
-            except Exception:  # noqa: BLE001 - the job's own error is what gets recorded
-                logger.exception("on_failure hook %s of %s raised while handling %r",
-                                 getattr(hook, "__name__", hook), spec.name, exc)
+        token = _current.set(self)
+        try:
+            for hook in spec.hooks("on_failure"):
+                try:
+                    hook(exc, *self.args)
+                except Exception:  # noqa: BLE001 - the job's own error is what gets recorded
+                    logger.exception("on_failure hook %s of %s raised while handling %r",
+                                     getattr(hook, "__name__", hook), spec.name, exc)
+        finally:
+            _current.reset(token)
 
     def fail(self, exc: BaseException, registry: Registry, backend: FailureBackend,
              worker: str = "") -> bytes:

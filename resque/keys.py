@@ -92,6 +92,10 @@ class Keys:
         """Counter of orphaned jobs pushed back by ``--requeue-orphans``."""
         return self.stat("requeued")
 
+    def job_limit(self, worker_id: str) -> str:
+        """The time limit of the job a worker runs (for display; expires by itself)."""
+        return self.prefix + "timeout:" + worker_id
+
     def orphan_count(self, digest: str) -> str:
         """Return the key counting how often one job (by SHA-1 of its bytes) was orphaned."""
         return self.prefix + "orphaned:" + digest

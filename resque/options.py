@@ -29,6 +29,7 @@ class WorkerOptions:
     heartbeat_interval: float = HEARTBEAT_INTERVAL
     prune_interval: float = PRUNE_INTERVAL
     record_nonzero_exit: bool = True
+    job_timeout: float | None = None  # seconds a job may run unless it sets its own limit
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "WorkerOptions":
@@ -47,6 +48,7 @@ class WorkerOptions:
             procline_prefix=os.environ.get("RESQUE_PROCLINE_PREFIX", ""),
             requeue_orphans=os.environ.get("RESQUE_REQUEUE_ORPHANS", "") not in ("", "0", "false"),
             orphan_limit=int(env_float("RESQUE_ORPHAN_LIMIT", ORPHAN_LIMIT) or 0),
+            job_timeout=env_float("RESQUE_JOB_TIMEOUT") or None,
         )
         for key, value in overrides.items():
             if value is not None:

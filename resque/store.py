@@ -297,6 +297,14 @@ class Store:
         sec, usec = self.redis.time()
         return float(sec) + float(usec) / 1e6
 
+    def set_job_limit(self, worker_id: str, record: bytes, ttl: int) -> None:
+        """SET the time limit of a worker's job, with a TTL past the limit."""
+        self.redis.set(self.keys.job_limit(worker_id), record, ex=max(1, ttl))
+
+    def job_limits(self, worker_ids: Sequence[str]) -> list[bytes | None]:
+        """MGET the job time limits of workers (missing: None)."""
+        return list(self.redis.mget([self.keys.job_limit(w) for w in worker_ids])) if worker_ids else []
+
     def acquire_prune_lock(self, worker_id: str, seconds: int) -> bool:
         return bool(self.redis.set(self.keys.prune_lock, worker_id, ex=seconds, nx=True))
 

@@ -29,6 +29,7 @@ from .hooks import WorkerHooks
 from .connection import clone_client
 from .job import Job
 from .keys import __version__, failed_stat, processed_stat, run_at, started_at, worker_id
+from .limits import JobLimits
 from .options import WorkerOptions
 from .payload import stand_in
 from .prune import prune_dead_workers
@@ -46,7 +47,7 @@ _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
                  redis.exceptions.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
 
-class Worker(SignalHandling):
+class Worker(SignalHandling, JobLimits):
     """A Resque worker processing jobs from an ordered list of queues."""
 
     def __init__(self, queues: "str | Iterable[str] | QueueList", client: Resque | None = None,
@@ -85,6 +86,7 @@ class Worker(SignalHandling):
         self._stamp_second = -1
         self._stamp = ""
         self._stats_in_cycle = getattr(self.client.stats, "counts_in_cycle", False)
+        self._init_limits()
 
     def __repr__(self) -> str:
         return f"Worker({self.id})"
@@ -219,7 +221,9 @@ class Worker(SignalHandling):
     def make_job(self, queue: str, payload: dict[str, Any], raw: bytes) -> Job:
         """Wrap a reserved payload (and its bytes); mark its bookkeeping as owed."""
         self._took_job()
-        return Job(queue, payload, raw)
+        job = Job(queue, payload, raw)
+        self.limit_for(job)
+        return job
 
     def title(self, text: str) -> None:
         """Set the process title with Ruby's prefix and version."""
@@ -234,10 +238,15 @@ class Worker(SignalHandling):
         self._with_redis(lambda: self._record_failure(job, exc, count=True))
 
     def perform(self, job: Job) -> None:
-        """Run a job in this process, recording any failure."""
+        """Run a job in this process (under its time limit), recording any failure."""
         self._in_job = True
         try:
-            job.perform(self.client.registry)
+            self.start_limit(job)
+            self.arm_limit(job)
+            try:
+                job.perform(self.client.registry)
+            finally:
+                self.disarm_limit()
         except BaseException as exc:  # noqa: BLE001 - every job error is recorded
             self._in_job = False
             logger.error("%r failed: %s", job, exc)
@@ -246,6 +255,7 @@ class Worker(SignalHandling):
             self._in_job = False
 
     def before_fork(self, job: Job) -> None:
+        self.start_limit(job)
         self.hooks.run("before_fork", job)
 
     def child_main(self, job: Job) -> None:
@@ -254,7 +264,11 @@ class Worker(SignalHandling):
         try:
             self._child_signals()
             self.hooks.run("after_fork", job)
-            job.perform(self.client.registry)
+            self.arm_limit(job)
+            try:
+                job.perform(self.client.registry)
+            finally:
+                self.disarm_limit()
         except BaseException as exc:  # noqa: BLE001 - the child records everything
             logger.error("%r failed: %s: %s", job, type(exc).__name__, exc)
             try:
@@ -280,11 +294,15 @@ class Worker(SignalHandling):
             if done:
                 self._kill_plan = []
                 return status
-            self._sleeper.sleep(self.send_due(pid))
+            self._sleeper.sleep(min(self.send_due(pid), self.enforce_limit(pid)))
 
     def child_exited(self, job: Job, pid: int, status: int) -> None:
-        """Record a child that died by a signal (or exited non-zero) as DirtyExit."""
-        if os.WIFSIGNALED(status):
+        """Record a child killed at its time limit (JobTimeout), or that died, as DirtyExit."""
+        exc: BaseException
+        timeout = self.limit_failure(job, status)
+        if timeout is not None:
+            exc = timeout
+        elif os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             exc = DirtyExit(f"Child process received unhandled signal pid {pid} "
                             f"{signal.Signals(sig).name} (signal {sig})", status)

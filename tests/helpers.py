@@ -45,7 +45,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 
 
 ROOT = Path(__file__).resolve().parent.parent
 _WORKER_VARS = ("QUEUE", "QUEUES", "TERM_CHILD", "INTERVAL", "FORK_PER_JOB", "BACKGROUND", "PIDFILE",
-                "RESQUE_NO_EXTENSIONS", "RESQUE_ORPHAN_LIMIT")
+                "RESQUE_NO_EXTENSIONS", "RESQUE_ORPHAN_LIMIT", "RESQUE_JOB_TIMEOUT", "FAILURE_BACKEND")
 
 
 def worker_env(redis_url: str, implementation: str = "") -> dict[str, str]:

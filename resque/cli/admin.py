@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 import click
 import redis
 
+from .. import extensions
 from ..client import Resque, WorkerInfo
 from ..failure import Failure, FailureBackend
 from ..payload import job_args, job_class
@@ -66,6 +67,18 @@ _window = [
     click.option("--count", default=20, show_default=True, type=click.IntRange(min=1),
                  help="How many items to show."),
 ]
+
+
+def json_value(text: str, kind: type, hint: str) -> Any:
+    """Decode a JSON argument of the given kind (list or dict), or fail as a usage error."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=hint) from None
+    if not isinstance(value, kind):
+        example = "array, e.g. '[1, \"two\"]'" if kind is list else "object"
+        raise click.BadParameter(f"must be a JSON {example}", param_hint=hint)
+    return value
 
 
 def window_options(f: F) -> F:
@@ -127,12 +140,7 @@ def peek(client: Resque, queue: str, start: int, count: int, as_json: bool) -> N
 @admin_client
 def enqueue(client: Resque, queue: str, class_name: str, args_json: str, as_json: bool) -> None:
     """Push a CLASS job onto QUEUE; ARGS_JSON is a JSON array of arguments."""
-    try:
-        args = json.loads(args_json)
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="ARGS_JSON") from None
-    if not isinstance(args, list):
-        raise click.BadParameter("must be a JSON array, e.g. '[1, \"two\"]'", param_hint="ARGS_JSON")
+    args = json_value(args_json, list, "ARGS_JSON")
     if client.enqueue_to(queue, class_name, *args) is None:
         raise click.ClickException(f"a before_enqueue hook of {class_name} refused the job")
     data = {"queue": queue, "class": class_name, "args": args}
@@ -197,12 +205,29 @@ def failed() -> None:
 @admin_client
 def failed_list(client: Resque, queue: str | None, class_name: str | None, start: int,
                 count: int, as_json: bool) -> None:
-    """List failed jobs, oldest first."""
+    """List failed jobs, oldest first (plugins may add columns, e.g. RETRY)."""
     found = select_failures(client.failure, queue, class_name, start, count)
+    extra = plugin_columns(client, found)
+    shown = {k: v for k, v in extra.items() if any(v)}  # a column with nothing to say is left out
     rows = [(f.id, f.data.get("failed_at"), f.queue, f.job_class, f.data.get("exception"),
-             f.data.get("error"), "yes" if "retried_at" in f.data else "") for f in found]
-    show(as_json, [failure_json(f) for f in found], lambda: table(
-        ["ID", "FAILED AT", "QUEUE", "CLASS", "EXCEPTION", "ERROR", "RETRIED"], rows) or "No failed jobs")
+             f.data.get("error"), "yes" if "retried_at" in f.data else "",
+             *(values[i] for values in shown.values())) for i, f in enumerate(found)]
+    data = [dict(failure_json(f), **{k: v[i] for k, v in extra.items()}) for i, f in enumerate(found)]
+    show(as_json, data, lambda: table(
+        ["ID", "FAILED AT", "QUEUE", "CLASS", "EXCEPTION", "ERROR", "RETRIED",
+         *(k.upper() for k in shown)], rows) or "No failed jobs")
+
+
+def plugin_columns(client: Resque, found: list[Failure]) -> dict[str, list[str]]:
+    """Return the columns ``resque.failed_columns`` plugins add, by name (one text per failure)."""
+    columns: dict[str, list[str]] = {}
+    for name, column in extensions.load(extensions.FAILED_COLUMNS):
+        try:
+            values = [str(v) for v in column(client, found)]
+        except Exception as exc:  # noqa: BLE001 - a plugin's column must not break the listing
+            values = [f"({type(exc).__name__})"] * len(found)
+        columns[name] = values if len(values) == len(found) else [""] * len(found)
+    return columns
 
 
 @failed.command("show")

@@ -50,14 +50,23 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def _running(worker: WorkerInfo, now: float) -> str:
+def _running(worker: WorkerInfo, now: float, limit: float | None = None) -> str:
     started = parse_time(str((worker.job or {}).get("run_at", "")))
-    return "?" if started is None else _duration(now - started)
+    shown = "?" if started is None else _duration(now - started)
+    if limit is None:
+        return shown
+    over = started is not None and now - started > limit
+    return f"{shown}/{_duration(limit)}" + (" OVER" if over else "")
 
 
 def format_top(title: str, current: Snapshot, previous: Snapshot | None,
-               workers: list[WorkerInfo]) -> str:
-    """Lay out one screen from two snapshots and the registered workers."""
+               workers: list[WorkerInfo], limits: dict[str, float] | None = None) -> str:
+    """Lay out one screen from two snapshots and the registered workers.
+
+    ``limits`` gives the time limits of running jobs by worker id; RUNNING
+    then reads ``elapsed/limit`` (and OVER past it).
+    """
+    limits = limits or {}
     before = previous or current
     span = current.at - previous.at if previous else 0.0
     busy = sorted((w for w in workers if w.job), key=lambda w: str((w.job or {}).get("run_at", "")))
@@ -71,14 +80,15 @@ def format_top(title: str, current: Snapshot, previous: Snapshot | None,
     ]) or "No queues"
     working = table(["WORKER", "QUEUE", "CLASS", "RUNNING"], [
         (w.id, (w.job or {}).get("queue"), job_class((w.job or {}).get("payload")) or "?",
-         _running(w, current.at)) for w in busy]) or "No workers working"
+         _running(w, current.at, limits.get(w.id))) for w in busy]) or "No workers working"
     return "\n".join([f"resque top  {printable(title)}  {clock}  (q quits)", summary, "", queues, "", working])
 
 
 def frame(client: Resque, previous: Snapshot | None, now: float) -> tuple[str, Snapshot]:
     """Read Redis once; return the screen and the snapshot for the next frame."""
     current = take_snapshot(client, now)
-    return format_top(client.redis_id, current, previous, client.workers()), current
+    workers = client.workers()
+    return format_top(client.redis_id, current, previous, workers, client.job_limits(workers)), current
 
 
 def render_top(client: Resque, previous_snapshot: Snapshot | None, now: float) -> str:

@@ -60,6 +60,9 @@ def _worker_options(f: Any) -> Any:
                  "On TERM, let the running job finish for this long first.  [default: 0]"),
         _seconds("--term-timeout", "RESQUE_TERM_TIMEOUT",
                  "With --term-child: how long the child has after TERM before KILL.  [default: 4]"),
+        click.option("--job-timeout", envvar="RESQUE_JOB_TIMEOUT", type=click.FloatRange(min=0),
+                     default=None, show_envvar=True, metavar="SECONDS",
+                     help="Stop a job that runs longer (unless its class sets its own limit); 0: none."),
         click.option("--requeue-orphans", is_flag=True, default=None,
                      help="Push jobs of pruned dead workers back to their queue instead of failing them."),
         _seconds("--heartbeat-interval", None, "Seconds between heartbeats.", _POSITIVE, hidden=True),
@@ -101,6 +104,7 @@ def _build(queues: str | None, params: dict[str, Any]) -> tuple[QueueList, Worke
             graceful_term=params["graceful_term"] or None,
             pre_shutdown_timeout=params["pre_shutdown_timeout"],
             term_timeout=params["term_timeout"], requeue_orphans=params["requeue_orphans"] or None,
+            job_timeout=params["job_timeout"],
             heartbeat_interval=params["heartbeat_interval"], prune_interval=params["prune_interval"])
     except ResqueError as exc:
         raise click.UsageError(str(exc)) from None

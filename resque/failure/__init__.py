@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from .. import extensions
 from ..errors import ConfigurationError
 from ..store import Store
 from .base import Failure, FailureBackend, build_record
@@ -16,10 +17,21 @@ __all__ = [
 
 
 def backend_from_env(store: Store) -> FailureBackend:
-    """Choose a backend by ``FAILURE_BACKEND``: ``redis`` (default) or ``redis_multi_queue``."""
+    """Choose a backend by ``FAILURE_BACKEND``: ``redis`` (default), ``redis_multi_queue``,
+
+    or the name of a ``resque.failure_backends`` entry point (a plugin's
+    callable taking the store and returning a backend).
+    """
     name = os.environ.get("FAILURE_BACKEND", "redis").strip() or "redis"
     if name == "redis":
         return RedisFailure(store)
     if name == "redis_multi_queue":
         return RedisMultiQueueFailure(store)
-    raise ConfigurationError(f"FAILURE_BACKEND={name!r}: use 'redis' or 'redis_multi_queue'")
+    plugins = dict(extensions.load(extensions.FAILURE_BACKENDS))
+    if name in plugins:
+        backend = plugins[name](store)
+        if isinstance(backend, FailureBackend):
+            return backend
+        raise ConfigurationError(f"FAILURE_BACKEND={name!r}: the plugin did not build a failure backend")
+    known = ", ".join(repr(n) for n in ["redis", "redis_multi_queue", *sorted(plugins)])
+    raise ConfigurationError(f"FAILURE_BACKEND={name!r}: use one of {known}")

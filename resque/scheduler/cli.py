@@ -1,7 +1,6 @@
 """``resque scheduler``, ``resque delayed ...`` and ``resque schedule ...``."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
@@ -9,7 +8,7 @@ from typing import Any
 import click
 
 from .._flags import is_set
-from ..cli.admin import admin_client, json_option, printable, show, table, window_options
+from ..cli.admin import admin_client, json_option, json_value, printable, show, table, window_options
 from ..cli.apps import load_apps
 from ..cli.daemon import Pidfile, daemonize
 from ..cli.main import cli_config, connection_options, setup_logging
@@ -129,14 +128,7 @@ def delayed_show(client: Resque, timestamp: str, start: int, count: int, as_json
 
 def _json(text: str, kind: type, hint: str) -> Any:
     """Decode a JSON option or argument of the given kind (list or dict), or fail usage."""
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint=hint) from None
-    if not isinstance(value, kind):
-        raise click.BadParameter(f"must be a JSON {'array' if kind is list else 'object'}",
-                                 param_hint=hint)
-    return value
+    return json_value(text, kind, hint)
 
 
 def _args(args_json: str | None) -> list[Any] | None:

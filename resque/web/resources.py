@@ -58,7 +58,8 @@ class WorkingOne(Page):
         if w is None:
             raise falcon.HTTPNotFound(title="No such worker",
                                       description=f"Worker {worker_id!r} is not registered.")
-        return {"worker": views.worker_row(w, time.time())}
+        limit = self.client.job_limits([w]).get(w.id)
+        return {"worker": views.with_limit(views.worker_row(w, time.time()), limit)}
 
 
 class Queues(Page):

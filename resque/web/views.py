@@ -173,7 +173,18 @@ def working_rows(client: Resque, now: float | None = None) -> dict[str, Any]:
     workers = client.workers(job_bytes=JOB_BYTES)
     busy = sorted((w for w in workers if w.job),
                   key=lambda w: _text((w.job or {}).get("run_at")))
-    return {"working": [worker_row(w, now) for w in busy], "workers_total": len(workers)}
+    limits = client.job_limits(busy)
+    return {"working": [with_limit(worker_row(w, now), limits.get(w.id)) for w in busy],
+            "workers_total": len(workers)}
+
+
+def with_limit(row: dict[str, Any], limit: float | None) -> dict[str, Any]:
+    """Add the time limit of the row's job: seconds, text, and whether it is past it."""
+    running = row.get("running_seconds")
+    row["limit"] = limit
+    row["limit_text"] = age(limit) if limit else None
+    row["over_limit"] = bool(limit and running is not None and running > limit)
+    return row
 
 
 def hosts(workers: list[dict[str, Any]]) -> list[dict[str, Any]]:
