@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import importlib
-import os
+import signal
 from typing import Iterator
 
 import pytest
 import redis
 
-from resque import _accel
-from tests.helpers import RedisServer
+from tests.helpers import RedisServer, extension_expected
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +47,17 @@ def impl(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     try:
         return importlib.import_module(name)
     except ImportError:
-        if os.environ.get("CI") and not _accel.NO_EXTENSIONS:
-            raise  # CI must have built it
-        pytest.skip("resque._speedups not built")
+        if extension_expected():
+            raise  # Cython is here (or RESQUE_REQUIRE_EXTENSIONS is set): the build must have worked
+        pytest.skip("resque._speedups not built (no Cython here)")
+
+
+@pytest.fixture
+def saved_signals() -> Iterator[None]:
+    """Restore the signal handlers a worker run in this process installs."""
+    sigs = (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2,
+            signal.SIGCONT)
+    saved = {s: signal.getsignal(s) for s in sigs}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)

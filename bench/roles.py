@@ -138,14 +138,34 @@ def floor(url: str, jobs: str) -> dict[str, Any]:
         w.shutdown_cleanup()
 
 
-def rq(url: str, kind: str, jobs: str) -> dict[str, Any]:
-    """Drain the queue with RQ's SimpleWorker or its forking Worker (burst mode)."""
+def rq_fill(raw: "redis.Redis[bytes]", n: int) -> None:
+    """Queue ``n`` RQ no-op jobs in one pipeline (result_ttl=0: RQ keeps no result, as Resque)."""
+    from rq import Queue
+
+    from bench_jobs import noop
+
+    queue = Queue(QUEUE, connection=raw)
+    with raw.pipeline() as pipe:
+        queue.enqueue_many([Queue.prepare_data(noop, result_ttl=0) for _ in range(n)], pipeline=pipe)
+        pipe.execute()
+
+
+def rq(url: str, kind: str, jobs: str, warm: str) -> dict[str, Any]:
+    """Drain the queue with RQ's SimpleWorker or its forking Worker (burst mode).
+
+    As the resque drains do, the worker first runs ``warm`` jobs untimed
+    (one burst: imports, connections, registration); the timed burst on
+    the same worker object then drains ``jobs``.
+    """
     from rq import Queue, SimpleWorker
     from rq import Worker as RQWorker
 
     raw = redis.Redis.from_url(url)
     cls = SimpleWorker if kind == "simple" else RQWorker
     w = cls([Queue(QUEUE, connection=raw)], connection=raw)
+    rq_fill(raw, int(warm))
+    w.work(burst=True, logging_level="WARNING")
+    rq_fill(raw, int(jobs))
     result = measure(raw, int(jobs), lambda: w.work(burst=True, logging_level="WARNING"))
     result["implementation"] = "rq"
     return result

@@ -38,6 +38,8 @@ cdef dict _decode(data):
     args = d.get("args")
     if args is None:
         d["args"] = []
+    elif type(args) is dict:  # Ruby splats a hash into [key, value] pairs
+        d["args"] = [[k, v] for k, v in (<dict>args).items()]
     elif type(args) is not list:
         d["args"] = [args]
     return d

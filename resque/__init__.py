@@ -33,7 +33,7 @@ __all__ = [
     "ConfigurationError", "DirtyExit", "DontPerform", "Job", "JobArgumentError", "JobNotAllowed",
     "NoClassError", "NoQueueError", "PayloadError", "PruneDeadWorkerDirtyExit", "RedisUnavailable",
     "Registry", "Resque", "ResqueError", "TermException", "WorkerInfo", "__version__",
-    "default_registry", "dequeue", "enqueue", "enqueue_many", "enqueue_to", "get_client",
+    "create_failure", "default_registry", "dequeue", "enqueue", "enqueue_many", "enqueue_to", "get_client",
     "implementation", "info", "job", "peek", "queues", "remove_queue", "reserve", "set_client",
     "size", "workers", "working",
     # delayed and recurring jobs
@@ -68,6 +68,12 @@ def enqueue_many(job: Any, args_list: Any, queue: str | None = None) -> int:
 def dequeue(job: Any, *args: Any) -> int | None:
     """Remove queued jobs of ``job`` using the default client."""
     return get_client().dequeue(job, *args)
+
+
+def create_failure(exception: BaseException, *, payload: Any, queue: str = "",
+                   worker: Any = "") -> bytes:
+    """Record a failure on the default client (Ruby's ``Resque::Failure.create``)."""
+    return get_client().create_failure(exception, payload=payload, queue=queue, worker=worker)
 
 
 def reserve(queue: str) -> Job | None:

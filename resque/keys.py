@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .zones import zone_offset
+
 __version__ = "0.1.0"
 DEFAULT_NAMESPACE = "resque"
 FAILED_SUFFIX = "_failed"
@@ -48,10 +50,6 @@ class Keys:
 
     def queue(self, name: str) -> str:
         return self.prefix + "queue:" + name
-
-    @property
-    def queue_prefix(self) -> str:
-        return self.prefix + "queue:"
 
     @property
     def workers(self) -> str:
@@ -143,11 +141,6 @@ def failed_list_name(queue: str) -> str:
     return queue + FAILED_SUFFIX
 
 
-def job_queue_name(list_name: str) -> str:
-    """Return the job queue of a ``<queue>_failed`` list name."""
-    return list_name[: -len(FAILED_SUFFIX)] if list_name.endswith(FAILED_SUFFIX) else list_name
-
-
 def processed_stat(worker_id: str | None = None) -> str:
     """Return the stat name for processed jobs, global or per worker."""
     return "processed" if worker_id is None else "processed:" + worker_id
@@ -192,7 +185,11 @@ def heartbeat_at(ts: float) -> str:
 
 
 def parse_time(text: str) -> float | None:
-    """Parse any of the protocol's time formats to epoch seconds, or None."""
+    """Parse any of the protocol's time formats to epoch seconds, or None.
+
+    ``failed_at``'s zone may be an abbreviation (``CET``, ``IST``): it is
+    read with Ruby's table, as Ruby's ``Time.parse`` reads it.
+    """
     text = text.strip()
     for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S %z"):
         try:
@@ -203,21 +200,17 @@ def parse_time(text: str) -> float | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
         pass
-    parts = text.split(" ")
+    parts = text.split()
     if len(parts) >= 2:
         try:
             base = datetime.strptime(" ".join(parts[:2]), "%Y/%m/%d %H:%M:%S")
         except ValueError:
             return None
-        zone = parts[2] if len(parts) > 2 else ""
-        if zone in ("UTC", "GMT", "Z"):
-            return base.replace(tzinfo=timezone.utc).timestamp()
-        if zone[:1] in "+-" and zone[1:].isdigit():
-            digits = zone[1:].ljust(4, "0")
-            offset = int(digits[:2]) * 3600 + int(digits[2:4]) * 60
-            sign = -1 if zone[0] == "-" else 1
-            return base.replace(tzinfo=timezone.utc).timestamp() - sign * offset
-        return base.astimezone().timestamp()  # a zone abbreviation: assume local
+        zone = " ".join(parts[2:])
+        offset = zone_offset(zone) if zone else None
+        if offset is None:  # no zone, or one Ruby does not know either: local time, as Ruby
+            return base.astimezone().timestamp()
+        return base.replace(tzinfo=timezone.utc).timestamp() - offset
     return None
 
 

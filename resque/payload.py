@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, Iterable, Sequence
 
+from ._accel import decode_payload
 from ._compat import dumps
+from .errors import PayloadError
 
 UNDECODABLE = "Resque::UndecodablePayload"
 _BASE64 = "base64"
@@ -26,9 +28,34 @@ def job_class(payload: Any) -> str | None:
 
 
 def job_args(payload: Any) -> list[Any]:
-    """Return the payload's arguments as Ruby splats them (missing: none)."""
+    """Return the payload's arguments as Ruby splats them.
+
+    Missing: none; an object: its ``[key, value]`` pairs (Ruby's
+    ``*{"a" => 1}``); any other single value: itself.
+    """
     args = payload.get("args") if isinstance(payload, dict) else None
-    return args if isinstance(args, list) else ([] if args is None else [args])
+    if isinstance(args, list):
+        return args
+    if isinstance(args, dict):
+        return [[k, v] for k, v in args.items()]
+    return [] if args is None else [args]
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Compare decoded JSON by value as Ruby's ``==`` does.
+
+    ``1 == 1.0`` and ``1e+20 == 1.0e+20``, but ``true`` is no number:
+    Ruby writes floats differently from Python, so bytes cannot be compared.
+    """
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+    return type(a) is type(b) and a == b
 
 
 def is_job(payload: Any) -> bool:
@@ -81,3 +108,20 @@ def retry_bytes(payload: Any) -> bytes:
     if is_job(payload):
         return dumps({"class": job_class(payload), "args": job_args(payload)})
     return payload_bytes(payload)
+
+
+def dequeue_matches(raws: Iterable[bytes], name: str, args: Sequence[Any]) -> list[bytes]:
+    """Return the distinct elements naming job ``name`` (and, given ``args``, equal to them).
+
+    In order of first appearance; a payload that does not decode never matches.
+    """
+    wanted = list(args)
+    found: dict[bytes, None] = {}
+    for raw in raws:
+        try:
+            payload = decode_payload(raw)
+        except PayloadError:
+            continue
+        if payload["class"] == name and (not wanted or same_json(payload["args"], wanted)):
+            found[raw] = None
+    return list(found)

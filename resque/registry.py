@@ -6,6 +6,7 @@ starts with an allowed import prefix. Nothing else is ever imported.
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import reprlib
@@ -147,7 +148,33 @@ class Registry:
         return spec
 
     def names(self) -> list[str]:
+        """Return the registered wire names, sorted."""
         return sorted(self._by_name)
+
+    def near_miss(self, name: str) -> str | None:
+        """Return the registered name ``name`` most likely meant, if any.
+
+        A name that ends with a registered one (or the other way round) on
+        a ``.`` or ``::`` boundary wins: the same class imported under a
+        different module path. Otherwise the closest spelling.
+        """
+        names = self.names()
+        for known in names:
+            short, long_ = sorted((known, name), key=len)
+            if long_.endswith(("." + short, "::" + short)):
+                return known
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+        return close[0] if close else None
+
+    def _not_registered(self, name: str) -> JobNotAllowed:
+        names = self.names()
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        hint = self.near_miss(name)
+        where = (f"; importable under: {', '.join(self.allowed_prefixes)}" if self.allowed_prefixes
+                 else "" if names else "; import your jobs with resque work -A MODULE")
+        return JobNotAllowed(
+            f"job class {short_repr(name)} is not registered in this worker "
+            f"(registered: {shown or 'none'}{where})" + (f"; did you mean {hint!r}?" if hint else ""))
 
     def spec_for(self, job: Any) -> JobSpec:
         """Return the spec of a job given as a registered object, a class or a spec."""
@@ -164,11 +191,13 @@ class Registry:
         """Return the job a payload names, or raise ``JobNotAllowed``."""
         if not isinstance(name, str) or not name:
             raise JobNotAllowed(f"payload names no job class (class={short_repr(name)})")
+        if name.startswith("::"):  # Ruby's top-level constant path: ::Foo is Foo
+            name = name[2:]
         spec = self._by_name.get(name) or self._by_name.get(classify(name))
         if spec is not None:
             return spec
         if "::" in name or not any(name.startswith(p) for p in self.allowed_prefixes):
-            raise JobNotAllowed(f"job class {short_repr(name)} is not registered in this worker")
+            raise self._not_registered(name)
         module_name, _, attr = name.rpartition(".")
         try:
             target: Any = importlib.import_module(module_name)

@@ -5,7 +5,7 @@ Lua scripts live in ``resque/lua/`` and receive every key through KEYS.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import redis
 from redis.commands.core import Script
@@ -139,11 +139,19 @@ class Store:
         end = -1 if count < 0 else start + count - 1
         return list(self.redis.lrange(self.keys.queue(queue), start, end))
 
+    def queue_chunks(self, queue: str, chunk: int = 1000) -> Iterator[list[bytes]]:
+        """Yield a queue's elements in windows of ``chunk`` (LRANGE by LRANGE)."""
+        key, start = self.keys.queue(queue), 0
+        while True:
+            items = list(self.redis.lrange(key, start, start + chunk - 1))
+            if items:
+                yield items
+            if len(items) < chunk:
+                return
+            start += chunk
+
     def queue_names(self) -> list[str]:
         return [text(q) or "" for q in self.redis.smembers(self.keys.queues)]
-
-    def queue_count(self) -> int:
-        return int(self.redis.scard(self.keys.queues))
 
     def queue_sizes(self, queues: Iterable[str] | None = None) -> dict[str, int]:
         names = sorted(self.queue_names() if queues is None else queues)
@@ -171,12 +179,6 @@ class Store:
     def remove_from_queue(self, queue: str, payload: bytes) -> int:
         """LREM every element byte-equal to ``payload``."""
         return int(self.redis.lrem(self.keys.queue(queue), 0, payload))
-
-    def push_front(self, queue: str, payload: bytes) -> None:
-        with self.redis.pipeline() as pipe:
-            pipe.sadd(self.keys.queues, queue)
-            pipe.lpush(self.keys.queue(queue), payload)
-            pipe.execute()
 
     # -- the hot path -------------------------------------------------------
 
@@ -379,9 +381,6 @@ class Store:
     def failure_range(self, list_name: str, start: int, count: int) -> list[bytes]:
         return self.list_range(self.keys.failed_list(list_name), start, count)
 
-    def failure_all(self, list_name: str) -> list[bytes]:
-        return list(self.redis.lrange(self.keys.failed_list(list_name), 0, -1))
-
     def failure_edit(self, list_name: str, action: str, index: int, digest: str,
                      record: bytes = b"", payload: bytes = b"", queue: str = "") -> int:
         """Retry or remove one record by content; see ``lua/failure_edit.lua``."""
@@ -394,9 +393,6 @@ class Store:
 
     def failed_queue_names(self) -> list[str]:
         return sorted(text(q) or "" for q in self.redis.smembers(self.keys.failed_queues))
-
-    def register_failed_queue(self, list_name: str) -> None:
-        self.redis.sadd(self.keys.failed_queues, list_name)
 
     # -- inspection ---------------------------------------------------------
 

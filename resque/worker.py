@@ -358,7 +358,7 @@ class Worker(SignalHandling, JobLimits):
                     self._refresh_queues()
                 except _REDIS_ERRORS as exc:
                     logger.warning("Could not list queues: %s", exc)
-            self.title("Waiting for " + ",".join(self.polled))
+            self.title("Waiting for " + (",".join(self.polled) or self.queue_list.label))
         self._sleep(self._interval)
         return True
 

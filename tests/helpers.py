@@ -11,9 +11,25 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import importlib.util
+
 import redis
 
+from resque import _accel
+from resque._flags import flag
 from resque.embedded import find_redis_server
+
+
+def extension_expected() -> bool:
+    """Say whether ``resque._speedups`` must be built here.
+
+    Yes when ``RESQUE_REQUIRE_EXTENSIONS`` is set (CI and the Makefile set
+    it), or when Cython is importable on CPython and ``RESQUE_NO_EXTENSIONS``
+    is unset: a failed build then fails the tests instead of skipping them.
+    """
+    if flag("RESQUE_REQUIRE_EXTENSIONS"):
+        return True
+    return not _accel.NO_EXTENSIONS and importlib.util.find_spec("Cython") is not None
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.02) -> Any:

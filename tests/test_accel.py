@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 
 import resque
 from resque import _accel, _loop
+from tests.helpers import extension_expected
 
 PUBLIC = ["decode_payload", "encode_payload", "fork_and_wait", "run_loop", "work_one"]
 
@@ -21,6 +23,16 @@ def test_compiled_module_is_used_when_built_and_not_disabled():
         return
     expected = "python" if _accel.NO_EXTENSIONS else "cython"
     assert resque.implementation() == expected
+
+
+def test_compiled_extension_is_built_where_it_is_expected():
+    if not extension_expected():
+        return  # no Cython and no RESQUE_REQUIRE_EXTENSIONS: pure Python is the right outcome
+    assert importlib.util.find_spec("resque._speedups") is not None, (
+        "resque._speedups is not built although Cython is installed (or RESQUE_REQUIRE_EXTENSIONS "
+        "is set): rebuild with pip install -e .")
+    if not _accel.NO_EXTENSIONS:
+        assert resque.implementation() == "cython"
 
 
 def test_both_implementations_expose_the_same_signatures(impl):

@@ -70,12 +70,12 @@ def test_namespace_prefixes_every_key(r):
     assert r.smembers("resque:GitHub:queues") == {b"high"}
 
 
-def test_dequeue_with_args_removes_only_byte_identical(client, r):
+def test_dequeue_with_args_removes_jobs_with_equal_args_whatever_their_bytes(client, r):
     for args in ([1, "two"], [1, "two"], [2, "two"]):
         client.enqueue_to("q", "Foo::Bar", *args)
     r.rpush("resque:queue:q", b'{"class":"Foo::Bar", "args":[1,"two"]}')  # different spacing
-    assert client.dequeue("Foo::Bar", 1, "two", queue="q") == 2
-    assert client.size("q") == 2
+    assert client.dequeue("Foo::Bar", 1, "two", queue="q") == 3
+    assert client.peek("q", 0, 10) == [{"class": "Foo::Bar", "args": [2, "two"]}]
 
 
 def test_dequeue_without_args_removes_every_job_of_the_class(client, r):

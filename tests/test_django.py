@@ -98,8 +98,9 @@ def test_a_worker_runs_tasks_with_kwargs_context_and_coroutines_and_records_fail
     failures = [loads(raw) for raw in r.lrange("resque:failed", 0, -1)]
     assert [(f["exception"], f["error"], f["payload"]["class"]) for f in failures] == [
         ("ValueError", "exploded 1", "tests.djangoproject.shop.tasks.explode"),
-        ("resque.errors.JobNotAllowed", "job class 'os.system' is not registered in this worker",
-         "os.system"),
+        ("resque.errors.JobNotAllowed", "job class 'os.system' is not registered in this worker "
+         "(registered: none; importable under: resque., tests.djangoproject.shop., "
+         "resque.contrib.django., django_tasks.)", "os.system"),
         ("resque.errors.PayloadError", "task tests.djangoproject.shop.tasks.send_receipt: the job "
          "argument is not a task envelope (got int)", "tests.djangoproject.shop.tasks.send_receipt")]
     assert r.llen("resque:queue:mail") == r.llen("resque:queue:default") == 0

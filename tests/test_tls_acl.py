@@ -74,12 +74,16 @@ def drain_and_check(url: str, server: RedisServer, jid: int, admin: bool = False
         out = resque_cli(url, "work", "-q", "chaos_a", "-A", "tests.chaos_jobs", "--interval", "0", fork, "-vv")
         assert out.returncode == 0, out.stderr
         assert_no_secret(out.stdout + out.stderr)
-    admin = server.raw()
-    assert admin.hget(SEEN, str(jid)) == b"1" and admin.hget(SEEN, str(jid + 1)) == b"2"
-    assert admin.llen("resque:failed") == 0
-    for command in (["queues"], ["failed"], ["info"], ["stats"], ["list"]) if admin else ():
-        out = resque_cli(url, *command)
-        assert_no_secret(out.stdout + out.stderr)
+    raw = server.raw()
+    assert raw.hget(SEEN, str(jid)) == b"1" and raw.hget(SEEN, str(jid + 1)) == b"2"
+    assert raw.llen("resque:failed") == 0
+    if admin:
+        expected = {"queues": "chaos_a", "failed list": "No failed jobs", "info": "processed",
+                    "stats": "redis_version", "list": "None"}
+        for command, shows in expected.items():
+            out = resque_cli(url, *command.split())
+            assert out.returncode == 0 and shows in out.stdout, (command, out.stdout, out.stderr)
+            assert_no_secret(out.stdout + out.stderr)
 
 
 @pytest.mark.parametrize("kind", ["password", "acl-user", "acl-user-unix", "password-param"])

@@ -19,15 +19,10 @@ from tests import jobs
 
 
 @pytest.fixture(autouse=True)
-def _env(redis_url, monkeypatch, impl):
+def _env(redis_url, monkeypatch, impl, saved_signals):
     monkeypatch.setenv("RESQUE_REDIS_URL", redis_url)
     monkeypatch.setattr(jobs, "_conn", None)
     monkeypatch.setattr(_accel, "run_loop", impl.run_loop)
-    saved = {s: signal.getsignal(s) for s in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT,
-                                               signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)}
-    yield
-    for s, h in saved.items():
-        signal.signal(s, h)
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def test_signal_storm_never_hangs_the_worker(env, r, tmp_path, fork, busy, stop)
         assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
         os.kill(proc.pid, signal.SIGCONT)
         # Still working: a job enqueued now (at the head) runs.
-        client.store.push_front("storm", b'{"class":"Hardening::Tick","args":["after"]}')
+        r.lpush(client.store.keys.queue("storm"), b'{"class":"Hardening::Tick","args":["after"]}')
         wait_for(lambda: ticks(r, "after") == 1, 20)
         # Stopping amid more noise: the worker exits promptly. The noise stops once the worker
         # has taken the shutdown in hand: at interpreter exit Python puts back the default

@@ -18,10 +18,11 @@ import redis.asyncio
 from .._accel import decode_payload, encode_payload
 from ..client import (WorkerInfo, client_hooks, decode_record, info_fields, job_spec,
                       loads_or_text, vetoed, worker_infos, writing)
-from ..errors import ConfigurationError, JobNotAllowed, PayloadError
+from ..errors import ConfigurationError, JobNotAllowed
 from ..job import Job, run_hooks
 from ..keys import Keys
 from ..middleware import enqueueing
+from ..payload import dequeue_matches
 from .. import registry as registries
 from ..registry import JobSpec, Registry
 from .connection import AsyncConnection, connect
@@ -207,23 +208,18 @@ class Resque:
                 await store.push_many(queue, payloads)
 
     async def dequeue(self, job: Any, *args: Any, queue: str | None = None) -> int | None:
-        """Remove queued jobs of a class (with ``args``: only exact matches)."""
+        """Remove queued jobs of a class (with ``args``: only those equal to them, by value)."""
         store = await self._ready()
         spec = job_spec(self.registry, job)
         q = self.registry.queue_for(spec, queue)
         if vetoed(client_hooks(spec, "before_dequeue"), args):
             return None
-        if args:
-            removed = await store.remove_from_queue(q, encode_payload(spec.name, list(args)))
-        else:
-            removed = 0
-            for raw in await store.queue_range(q):
-                try:
-                    name = decode_payload(raw).get("class")
-                except PayloadError:
-                    continue
-                if name == spec.name:
-                    removed += await store.remove_from_queue(q, raw)
+        found: dict[bytes, None] = {}
+        async for chunk in store.queue_chunks(q):
+            found.update(dict.fromkeys(dequeue_matches(chunk, spec.name, args)))
+        removed = 0
+        for raw in found:
+            removed += await store.remove_from_queue(q, raw)
         run_hooks(client_hooks(spec, "after_dequeue"), *args)
         return removed
 
@@ -249,7 +245,7 @@ class Resque:
     async def reserve(self, queue: str) -> Job | None:
         """Pop the head of a queue as a ``Job`` (no worker bookkeeping)."""
         raw = await (await self._ready()).pop(queue)
-        return None if raw is None else Job(queue, decode_payload(raw))
+        return None if raw is None else Job(queue, decode_payload(raw), raw, registry=self.registry)
 
     async def workers(self) -> list[WorkerInfo]:
         """Return every registered worker, sorted by id."""

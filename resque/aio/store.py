@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from typing import Any, Iterable, Sequence
+from typing import Any, AsyncIterator, Iterable, Sequence
 
 import redis
 import redis.asyncio
@@ -93,6 +93,17 @@ class AsyncStore:
     async def queue_range(self, queue: str, start: int = 0, count: int = -1) -> list[bytes]:
         end = -1 if count < 0 else start + count - 1
         return list(await self.redis.lrange(self.keys.queue(queue), start, end))
+
+    async def queue_chunks(self, queue: str, chunk: int = 1000) -> AsyncIterator[list[bytes]]:
+        """Yield a queue's elements in windows of ``chunk`` (as ``Store.queue_chunks``)."""
+        key, start = self.keys.queue(queue), 0
+        while True:
+            items = list(await self.redis.lrange(key, start, start + chunk - 1))
+            if items:
+                yield items
+            if len(items) < chunk:
+                return
+            start += chunk
 
     async def queue_names(self) -> list[str]:
         return [text(q) or "" for q in await self.redis.smembers(self.keys.queues)]

@@ -35,6 +35,14 @@ class Pidfile:
         if pid != os.getpid():
             raise click.ClickException(f"pid file {self.path} names running process {pid}")
 
+    def check_writable(self) -> None:
+        """Fail now, in one line, if the pid file could not be written later."""
+        if self.path is None:
+            return
+        problem = _unwritable(self.path)
+        if problem:
+            raise click.ClickException(f"cannot write pid file {self.path}: {problem}")
+
     def __enter__(self) -> "Pidfile":
         if self.path is not None:
             self.check()
@@ -55,6 +63,24 @@ class Pidfile:
                 pass
 
 
+def _unwritable(path: Path) -> str | None:
+    """Say why ``path`` cannot be created or written, or return None."""
+    parent = path.parent
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "permission denied"
+    if not parent.is_dir():
+        return f"directory {parent} does not exist"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"directory {parent} is not writable"
+
+
+def check_logfile(path: str) -> None:
+    """Fail in one line if the log file cannot be opened for appending."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+    except OSError as exc:
+        raise click.ClickException(f"cannot open log file {path}: {exc.strerror}") from None
+
+
 def daemonize(logfile: str | None = None) -> Callable[[], None]:
     """Detach into the background; return a callable that releases the caller.
 
@@ -62,6 +88,8 @@ def daemonize(logfile: str | None = None) -> Callable[[], None]:
     returned function (after writing its pid file), then exits 0; if the
     daemon dies first, it exits 1.
     """
+    if logfile:
+        check_logfile(logfile)
     sys.stdout.flush()
     sys.stderr.flush()
     read_end, write_end = os.pipe()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import click
 
 from ..client import Resque
-from .main import CliConfig, main
+from .main import CliConfig, cli_config, connection_options, main
 
 HOST = "127.0.0.1"
 
@@ -29,8 +30,8 @@ HOST = "127.0.0.1"
               help="Serve the web UI after the jobs are done (until Ctrl-C).")
 @click.option("-p", "--port", type=click.IntRange(0, 65535), default=5678, show_default=True,
               help="Port of the web UI on 127.0.0.1.")
-@click.pass_context
-def demo(ctx: click.Context, count: int, worker_count: int, web: bool, port: int) -> None:
+@connection_options
+def demo(count: int, worker_count: int, web: bool, port: int) -> None:
     """Enqueue sample jobs, work them off with real workers, then show the web UI.
 
     Some jobs are fast, some slow, some fail on purpose: the failures
@@ -39,7 +40,7 @@ def demo(ctx: click.Context, count: int, worker_count: int, web: bool, port: int
     """
     from .. import demo_jobs  # here, so that no other command registers the demo jobs
 
-    config = ctx.find_object(CliConfig) or CliConfig()
+    config = cli_config()
     client = config.client()
     failed_before = client.failure.count()
     jobs = demo_jobs.plan(count)
@@ -48,15 +49,16 @@ def demo(ctx: click.Context, count: int, worker_count: int, web: bool, port: int
     click.echo(f"Enqueued {count} jobs on {', '.join(demo_jobs.QUEUES)} ({client.redis_id}).")
     previous = signal.signal(signal.SIGTERM, _interrupt)
     queues = list(demo_jobs.QUEUES)
-    pool = WorkerPool(_worker_command(config, client, demo_jobs.__name__, queues), worker_count)
+    pool = WorkerPool(*_worker_command(config, client, demo_jobs.__name__, queues), worker_count)
     try:
         pool.start()
         click.echo(f"Started {worker_count} workers (pids {', '.join(map(str, pool.pids))}).")
         started = time.monotonic()
         done = _drain(client, pool, queues)
         failed = client.failure.count() - failed_before
-        click.echo(f"Worked off {done} jobs in {time.monotonic() - started:.1f}s; {failed} failed on "
-                   "purpose and stay in Redis (`resque failed list` shows them).")
+        click.echo(f"Worked off {done} jobs in {time.monotonic() - started:.1f}s; " + (
+            f"{failed} failed on purpose and stay in Redis (`resque failed list` shows them)."
+            if failed else "none failed (the sample has failing jobs from --jobs 4 on)."))
         if web:
             _serve(client, port)
     except KeyboardInterrupt:
@@ -72,23 +74,25 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _worker_command(config: CliConfig, client: Resque, app: str, queues: list[str]) -> list[str]:
-    cmd = [sys.executable, "-m", "resque"]
+def _worker_command(config: CliConfig, client: Resque, app: str,
+                    queues: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Return the workers' command line and environment (the URL stays out of argv)."""
+    env = dict(os.environ)
     if config.redis:
-        cmd += ["--redis", config.redis]
+        env["RESQUE_REDIS_URL"] = config.redis
     elif client.connection.embedded:
-        cmd += ["--redis", client.connection.description]
-    if config.namespace:
-        cmd += ["--namespace", config.namespace]
-    return cmd + ["work", "--app", app, "--queues", ",".join(queues),
-                  "--interval", "0.2", "--quiet"]
+        env["RESQUE_REDIS_URL"] = client.connection.description
+    cmd = [sys.executable, "-m", "resque", "work", "--app", app, "--queues", ",".join(queues),
+           "--interval", "0.2", "--quiet"]
+    return cmd + (["--namespace", config.namespace] if config.namespace else []), env
 
 
 class WorkerPool:
     """Worker subprocesses in their own sessions, stopped with QUIT."""
 
-    def __init__(self, cmd: list[str], count: int):
+    def __init__(self, cmd: list[str], env: dict[str, str], count: int):
         self.cmd = cmd
+        self.env = env
         self.count = count
         self.procs: list[subprocess.Popen[bytes]] = []
         self.log: IO[bytes] = tempfile.TemporaryFile()
@@ -100,7 +104,7 @@ class WorkerPool:
     def start(self) -> None:
         for _ in range(self.count):
             self.procs.append(subprocess.Popen(
-                self.cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                self.cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
                 start_new_session=True))
 
     def alive(self) -> bool:
@@ -171,7 +175,7 @@ def _app_factory() -> Callable[[Resque], Any] | None:
 def _serve(client: Resque, port: int) -> None:
     factory = _app_factory()
     if factory is None:
-        click.echo("The web UI is not available here (pip install 'resque[web]'); `resque web` serves it.")
+        click.echo("The web UI needs the 'web' extra (from a checkout: pip install '.[web]'); `resque web` serves it.")
         return
     try:
         server = make_server(HOST, port, factory(client), server_class=_Server,

@@ -35,14 +35,46 @@ class CliConfig:
         return self._client
 
 
-def pass_client(f: F) -> F:
-    """Give a command the ``Resque`` client built from the global options."""
+REDIS_HELP = ("Redis URL (redis://, rediss://, unix://) or host:port[:db][/namespace]. "
+              "Default: $RESQUE_REDIS_URL, else $REDIS_URL, else the embedded server.")
+NAMESPACE_HELP = "Key namespace.  [default: resque]"
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
+
+def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Store a connection option given after the subcommand; it wins."""
+    if value is not None and param.name:
+        setattr(ctx.ensure_object(CliConfig), param.name, value)
+
+
+_CONNECTION = (
+    click.option("-r", "--redis", metavar="URL", expose_value=False, callback=_remember,
+                 help=REDIS_HELP),
+    click.option("-N", "--namespace", metavar="NS", expose_value=False, callback=_remember,
+                 help=NAMESPACE_HELP),
+)
+
+
+def connection_options(f: F) -> F:
+    """Accept ``--redis``/``--namespace`` after the subcommand too."""
+    for opt in reversed(_CONNECTION):
+        f = opt(f)
+    return f
+
+
+def cli_config() -> CliConfig:
+    """Return the connection settings of the running command."""
+    return click.get_current_context().ensure_object(CliConfig)
+
+
+def pass_client(f: F) -> F:
+    """Give a command the ``Resque`` client built from the connection options."""
+
+    @connection_options
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        config = click.get_current_context().find_object(CliConfig) or CliConfig()
         try:
-            return f(config.client(), *args, **kwargs)
+            return f(cli_config().client(), *args, **kwargs)
         except ResqueError as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -57,14 +89,19 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="resque")
-@click.option("-r", "--redis", envvar="RESQUE_REDIS_URL", metavar="URL",
-              help="Redis URL or host:port[:db][/namespace] (default: REDIS_URL, else embedded).")
-@click.option("-N", "--namespace", metavar="NS", help="Key namespace (default: resque).")
+@click.option("-r", "--redis", envvar="RESQUE_REDIS_URL", metavar="URL", help=REDIS_HELP)
+@click.option("-N", "--namespace", metavar="NS", help=NAMESPACE_HELP)
 @click.pass_context
 def main(ctx: click.Context, redis: str | None, namespace: str | None) -> None:
-    """Redis-backed background jobs, wire-compatible with Ruby Resque."""
+    """Redis-backed background jobs, wire-compatible with Ruby Resque.
+
+    The connection options -r/--redis and -N/--namespace may be given
+    before or after the command name (after wins); RESQUE_REDIS_URL wins
+    over REDIS_URL. With neither, an embedded redis-server keeps its data
+    in $RESQUE_DATA_DIR (default ./.resque).
+    """
     ctx.obj = CliConfig(redis, namespace)
 
 

@@ -11,7 +11,7 @@ import click
 
 from ..client import Resque
 from ..errors import ResqueError
-from .main import CliConfig, main, setup_logging
+from .main import CliConfig, cli_config, connection_options, main, setup_logging
 
 DEFAULT_PORT = 5678
 PORT_TRIES = 20
@@ -30,14 +30,13 @@ def _load_config(path: str) -> ModuleType:
     return module
 
 
-def _client(config: CliConfig, redis: str | None, namespace: str | None,
-            module: ModuleType | None) -> Resque:
+def _client(config: CliConfig, module: ModuleType | None) -> Resque:
     """Pick the client: options, then the config file's ``client``, then the default."""
-    if not (redis or namespace or config.redis or config.namespace):
+    if not (config.redis or config.namespace):
         configured = getattr(module, "client", None)
         if isinstance(configured, Resque):
             return configured
-    return CliConfig(redis or config.redis, namespace or config.namespace).client()
+    return config.client()
 
 
 def _bind(app: Any, host: str, port: int | None, prefix: str) -> Any:
@@ -54,22 +53,19 @@ def _bind(app: Any, host: str, port: int | None, prefix: str) -> Any:
 
 
 @main.command("web")
-@click.option("-p", "--port", type=int, default=None,
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=None,
               help="Port (default 5678, or the next free one; 0 picks any).")
 @click.option("-o", "--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("-N", "--namespace", default=None, metavar="NS", help="Key namespace (default: resque).")
-@click.option("-r", "--redis", default=None, metavar="URL", help="Redis URL or host:port[:db][/namespace].")
+@connection_options
 @click.option("-a", "--prefix", default="", metavar="PATH", help="Serve under this URL path, e.g. /resque.")
 @click.option("--user", envvar="RESQUE_WEB_USER", default=None, help="Basic auth user (RESQUE_WEB_USER).")
-@click.option("--password", envvar="RESQUE_WEB_PASSWORD", default=None,
+@click.option("--password", envvar="RESQUE_WEB_PASSWORD", default=None, show_default=False,
               help="Basic auth password (RESQUE_WEB_PASSWORD).")
-@click.option("--poll-interval", type=float, default=2.0, show_default=True,
+@click.option("--poll-interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="Seconds between live-mode refreshes.")
 @click.option("-v", "--verbose", count=True, help="Log each request.")
 @click.argument("config_file", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.pass_context
-def web(ctx: click.Context, port: int | None, host: str, namespace: str | None,
-        redis: str | None, prefix: str, user: str | None, password: str | None,
+def web(port: int | None, host: str, prefix: str, user: str | None, password: str | None,
         poll_interval: float, verbose: int, config_file: str | None) -> None:
     """Serve the web UI: queues, workers, failures and stats.
 
@@ -80,13 +76,13 @@ def web(ctx: click.Context, port: int | None, host: str, namespace: str | None,
     module = _load_config(config_file) if config_file else None
     user = user if user is not None else getattr(module, "user", None)
     password = password if password is not None else getattr(module, "password", None)
-    client = _client(ctx.find_object(CliConfig) or CliConfig(), redis, namespace, module)
+    client = _client(cli_config(), module)
     try:  # the web extra is optional: import it only when serving
         create_app = importlib.import_module("resque.web").create_app
         app = create_app(client, user=user or "", password=password or "",
                          poll_interval=poll_interval)
     except ImportError as exc:
-        raise click.ClickException(f"the web UI needs its extra: pip install 'resque[web]' ({exc})")
+        raise click.ClickException(f"the web UI needs the 'web' extra (from a checkout: pip install '.[web]'): {exc}")
     except ResqueError as exc:
         raise click.ClickException(str(exc)) from None
     server = _bind(app, host, port, prefix)

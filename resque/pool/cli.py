@@ -33,12 +33,12 @@ from .notify import Notifier
               help="On TERM, QUIT the workers and exit at once (as INT does).")
 @click.option("--term-immediate", "term", flag_value="immediate", default=True,
               help="On TERM, TERM the workers and exit at once (the default).")
-@click.option("--stop-timeout", type=float, envvar="RESQUE_POOL_STOP_TIMEOUT", default=None,
+@click.option("--stop-timeout", type=click.FloatRange(min=0), envvar="RESQUE_POOL_STOP_TIMEOUT", default=None,
               help="When waiting for workers to stop, TERM those still running after this many seconds.")
 @click.option("--max-memory", type=click.IntRange(min=1), envvar="RESQUE_POOL_MAX_MEMORY", default=None,
               metavar="MB", help="Restart a worker gracefully when its RSS exceeds this many MB.")
-@click.option("--memory-interval", type=float, default=5.0, hidden=True)
-@click.option("--spawn-delay", type=float, default=0.0, help="Seconds between forks of new workers.")
+@click.option("--memory-interval", type=click.FloatRange(min=0, min_open=True), default=5.0, hidden=True)
+@click.option("--spawn-delay", type=click.FloatRange(min=0), default=0.0, help="Seconds between forks of new workers.")
 @click.pass_context
 def pool(ctx: click.Context, /, queues: str | None, config_file: str | None, env: str | None,
          background: bool | None, pidfile: str | None, logfile: str | None, term: str,

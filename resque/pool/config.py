@@ -60,7 +60,8 @@ def parse_config(text: str, name: str, env: str | None = None) -> PoolConfig:
     try:
         import yaml  # the pool's own dependency (resque[pool])
     except ImportError:
-        raise ConfigurationError("the pool needs PyYAML: pip install 'resque[pool]'") from None
+        raise ConfigurationError("the pool needs PyYAML: install the 'pool' extra "
+                                 "(pip install '.[pool]' from a checkout)") from None
     try:
         raw: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -11,7 +11,7 @@ from .._flags import is_set
 from ..cli.admin import admin_client, json_option, json_value, printable, show, table, window_options
 from ..cli.apps import load_apps
 from ..cli.daemon import Pidfile, daemonize
-from ..cli.main import CliConfig, setup_logging
+from ..cli.main import cli_config, connection_options, setup_logging
 from ..client import Resque, set_client
 from ..errors import ResqueError
 from . import delayed as d
@@ -37,7 +37,8 @@ def _stamp(t: float | None) -> str:
               help="Also fire entries stored in Redis (set_schedule) and follow their changes.")
 @click.option("-E", "--environment", "env", envvar="RAILS_ENV", **_ENV,
               help="Only fire entries whose rails_env/env lists this name.")
-@click.option("-i", "--interval", envvar="RESQUE_SCHEDULER_INTERVAL", type=float, default=5.0, **_ENV,
+@click.option("-i", "--interval", envvar="RESQUE_SCHEDULER_INTERVAL", type=click.FloatRange(min=0, min_open=True),
+              default=5.0, **_ENV,
               help="Seconds between polls of the delayed queue.")
 @click.option("-n", "--app-name", envvar="APP_NAME", help="Shown in the process title.")
 @click.option("--lock-timeout", envvar="LOCK_TIMEOUT", type=click.IntRange(min=1),
@@ -50,11 +51,13 @@ def _stamp(t: float | None) -> str:
               help="Module or .py file defining jobs (for their hooks and queues; repeatable).")
 @click.option("--allow", multiple=True, envvar="RESQUE_ALLOW", help="Dotted job class prefix to allow.")
 @click.option("-B", "--background", is_flag=True, default=None, help="Detach as a daemon (BACKGROUND).")
-@click.option("-P", "--pidfile", envvar="PIDFILE", type=click.Path(dir_okay=False))
+@click.option("-P", "--pidfile", envvar="PIDFILE", type=click.Path(dir_okay=False),
+              help="Write the pid here (removed on exit).")
 @click.option("-l", "--logfile", envvar="LOGFILE", type=click.Path(dir_okay=False),
               help="With --background, append logs here.")
 @click.option("-v", "--verbose", count=True, help="-v info (default), -vv debug.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@connection_options
 @click.pass_context
 def scheduler(ctx: click.Context, schedule_file: str | None, dynamic: bool, env: str | None,
               interval: float, app_name: str | None, lock_timeout: int, lock_prefix: str,
@@ -64,7 +67,7 @@ def scheduler(ctx: click.Context, schedule_file: str | None, dynamic: bool, env:
     """Move due delayed jobs to their queues and fire recurring entries (one master)."""
     if interval <= 0:
         raise click.UsageError("--interval must be above 0")
-    client = (ctx.find_object(CliConfig) or CliConfig()).client()
+    client = cli_config().client()
     load_apps(apps, client.registry, allow)
     try:
         static = load_file(schedule_file) if schedule_file else {}
@@ -202,7 +205,8 @@ def schedule() -> None:
 
 @schedule.command("list")
 @_schedule_file
-@click.option("-E", "--environment", "env", envvar="RAILS_ENV")
+@click.option("-E", "--environment", "env", envvar="RAILS_ENV",
+              help="Only entries whose rails_env/env lists this name.")
 @json_option
 @admin_client
 def schedule_list(client: Resque, schedule_file: str | None, env: str | None, as_json: bool) -> None:

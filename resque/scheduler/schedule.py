@@ -153,7 +153,8 @@ def load_file(path: str | Path) -> dict[str, Entry]:
             import yaml
             table = yaml.safe_load(body)
     except ImportError as exc:
-        raise ScheduleError(f"reading {p} needs {exc.name}: pip install 'resque[scheduler]'") from None
+        raise ScheduleError(f"reading {p} needs {exc.name}: install the 'scheduler' extra "
+                            "(pip install '.[scheduler]' from a checkout)") from None
     except Exception as exc:  # noqa: BLE001 - yaml's errors do not share a base with ValueError
         raise ScheduleError(f"schedule file {p} cannot be parsed: {exc}") from None
     return parse_schedule(table)

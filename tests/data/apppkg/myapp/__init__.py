@@ -1,0 +1,1 @@
+"""A package whose module is given to ``resque work -A`` as a file path."""
