@@ -104,6 +104,7 @@ class Job:
         once and the exception propagates. The registry's middleware, if
         any, wraps it all.
         """
+        registry = registry or self.registry or default_registry
         if registry.middleware:
             with performing(registry.middleware, self):
                 return self._perform(registry)

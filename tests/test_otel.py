@@ -138,6 +138,14 @@ def test_a_traced_payload_runs_on_a_worker_without_tracing(r):
     assert r.llen("resque:failed") == 0
 
 
+def test_dequeue_by_arguments_removes_traced_jobs(traced, r):
+    client, exporter = traced
+    client.enqueue(Work, "keep")
+    client.enqueue(Work, "drop")
+    assert client.dequeue(Work, "drop") == 1
+    assert [json.loads(p)["args"] for p in r.lrange("resque:queue:traced", 0, -1)] == [["keep"]]
+
+
 def test_without_middleware_payload_bytes_stay_canonical(r):
     registry = Registry()
     registry.register(Work, name="Work")

@@ -13,6 +13,7 @@ from ..client import Resque
 from ..embedded import EmbeddedServer, default_data_dir
 from ..errors import ResqueError
 from ..keys import __version__
+from ..logs import JsonFormatter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,12 +82,22 @@ def pass_client(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def setup_logging(verbose: int, quiet: bool) -> None:
-    """Configure the root logger for the CLI (the library never does)."""
+def setup_logging(verbose: int, quiet: bool, log_format: str = "text") -> None:
+    """Configure the root logger for the CLI (the library never does).
+
+    ``json`` writes every record as one JSON object per line. The per-job
+    lines (``resque.jobs``) show in JSON unless ``quiet``, in text from
+    ``-v`` on (Ruby's ``done:`` lines come with ``VERBOSE``).
+    """
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     fmt = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s" if verbose > 1 \
         else "*** %(message)s"
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    if log_format == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
+    per_job = not quiet and (verbose > 0 or log_format == "json")
+    logging.getLogger("resque.jobs").setLevel(logging.INFO if per_job else logging.WARNING)
 
 
 @click.group(context_settings=CONTEXT)

@@ -15,6 +15,7 @@ import click
 from .._flags import is_set
 from ..client import set_client
 from ..errors import ResqueError
+from ..logs import FORMATS
 from ..queues import QueueList
 from ..worker import Worker, WorkerOptions
 from .apps import load_apps, log_registered, setup_worker
@@ -70,6 +71,10 @@ def _worker_options(f: Any) -> Any:
         click.option("-v", "--verbose", count=True, show_default=False,
                      help="-v info, -vv debug (LOGGING/VERBOSE/VVERBOSE)."),
         click.option("--quiet", is_flag=True, help="Only warnings and errors."),
+        click.option("--log-format", type=click.Choice(FORMATS), default="text",
+                     envvar="RESQUE_LOG_FORMAT", show_envvar=True, show_default=True,
+                     help="json: one JSON object per line, with a line per job "
+                          "(worker, queue, class, duration, outcome)."),
         connection_options,
     ]
     for opt in reversed(opts):
@@ -161,7 +166,7 @@ def work(ctx: click.Context, /, queues: str | None, background: bool | None, pid
     modules = load_apps(params["apps"], client.registry, params["allow"])
     _ping(client)
     ready = daemon.detach()
-    setup_logging(_verbosity(params["verbose"]), params["quiet"])
+    setup_logging(_verbosity(params["verbose"]), params["quiet"], params["log_format"])
     log_registered(client.registry)
     set_client(client)  # jobs and hooks calling resque.enqueue use the worker's Redis
     worker = Worker(qlist, client, options)
@@ -200,7 +205,7 @@ def workers(queues: str | None, count: int, background: bool | None, pidfile: st
         cmd += ["--namespace", config.namespace]
     supervisor = Supervisor(cmd, count, _child_env(config), drain=options.interval == 0)
     ready = daemon.detach()
-    setup_logging(_verbosity(params["verbose"]), params["quiet"])
+    setup_logging(_verbosity(params["verbose"]), params["quiet"], params["log_format"])
     with daemon.pidfile:
         supervisor.run(ready)
 
