@@ -96,11 +96,15 @@ def test_a_worker_runs_tasks_with_kwargs_context_and_coroutines_and_records_fail
     assert [(kind, value) for kind, value, _, _ in shop.events()] == [
         ("receipt", "7:books@example.com"), ("context", f"{context.id}:1:3"), ("async", "5")]
     failures = [loads(raw) for raw in r.lrange("resque:failed", 0, -1)]
+    # Which tasks the message lists as registered depends on what the worker resolved before.
+    not_registered = failures[1]["error"]
+    assert not_registered.startswith("job class 'os.system' is not registered in this worker (")
+    assert not_registered.endswith("importable under: resque., tests.djangoproject.shop., "
+                                   "resque.contrib.django., django_tasks.)")
+    failures[1]["error"] = "not registered"
     assert [(f["exception"], f["error"], f["payload"]["class"]) for f in failures] == [
         ("ValueError", "exploded 1", "tests.djangoproject.shop.tasks.explode"),
-        ("resque.errors.JobNotAllowed", "job class 'os.system' is not registered in this worker "
-         "(registered: none; importable under: resque., tests.djangoproject.shop., "
-         "resque.contrib.django., django_tasks.)", "os.system"),
+        ("resque.errors.JobNotAllowed", "not registered", "os.system"),
         ("resque.errors.PayloadError", "task tests.djangoproject.shop.tasks.send_receipt: the job "
          "argument is not a task envelope (got int)", "tests.djangoproject.shop.tasks.send_receipt")]
     assert r.llen("resque:queue:mail") == r.llen("resque:queue:default") == 0
