@@ -1,8 +1,8 @@
-# One venv, one install, two test passes (compiled, then pure Python).
+# One venv, one install, two test passes (all compiled, then the hot loop's tests pure).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-compiled test-pure bench bench-save bench-compare demo clean
+.PHONY: install test bench bench-save bench-compare demo clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -11,11 +11,19 @@ $(PY):
 install: $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 
-# The first pass requires the compiled extension (a failed build fails it);
-# the packaging tests build and install the sdist and wheel once, in that pass.
+# The first pass runs every test and requires the compiled extension (a failed
+# build fails it); tests that start `resque work` processes run each hot-loop
+# twin there already. The second pass reruns, on the pure-Python twins, the
+# tests that drive the hot loop and the codec inside the test process.
+PURE_TESTS ?= $(addprefix tests/,test_accel.py test_codec.py test_client.py test_worker.py \
+	test_badinput.py test_undecodable.py test_reserve_script.py test_ruby_parity.py \
+	test_job_timing.py test_timeouts.py test_retry.py test_lock.py test_aio.py test_failure.py \
+	test_public_api.py test_scheduler_mover.py test_scheduler_delayed.py test_registry.py \
+	test_timing.py)
+
 test: install
 	RESQUE_REQUIRE_EXTENSIONS=1 $(PY) -m pytest -q -p no:cacheprovider
-	RESQUE_NO_EXTENSIONS=1 $(PY) -m pytest -q -p no:cacheprovider -m "not packaging"
+	RESQUE_NO_EXTENSIONS=1 $(PY) -m pytest -q -p no:cacheprovider -m "not packaging" $(PURE_TESTS)
 
 bench: install
 	$(PY) -m pytest bench -q -p no:cacheprovider --benchmark-group-by=func

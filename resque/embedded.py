@@ -79,7 +79,10 @@ def _ping(path: Path, timeout: float = 0.5) -> bool:
         return False
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Tell whether process ``pid`` exists (on this host), whoever owns it."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -114,7 +117,7 @@ class EmbeddedServer:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def ensure(self, timeout: float = 15.0) -> str:
         """Attach to the running server or start one; return its URL."""
@@ -223,7 +226,7 @@ class EmbeddedServer:
                 pass
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if (pid is None or not _pid_alive(pid)) and not self.running():
+            if (pid is None or not pid_alive(pid)) and not self.running():
                 break
             time.sleep(0.05)
         else:

@@ -23,6 +23,7 @@ import redis
 
 import resque
 from resque.client import job
+from resque.embedded import pid_alive
 from resque.plugins import Lock, Retry
 
 RUNS, OK, OVERLAPS = "soak:runs", "soak:ok", "soak:overlaps"
@@ -64,7 +65,7 @@ def locked(key: int, jid: int) -> None:
     r.hincrby(RUNS, str(jid), 1)
     inside = f"soak:inside:{key}"
     if not r.set(inside, os.getpid(), nx=True, ex=30):
-        if _alive(int(r.get(inside) or 0)):
+        if pid_alive(int(r.get(inside) or 0)):
             r.hincrby(OVERLAPS, str(key), 1)
         r.set(inside, os.getpid(), ex=30)
     try:
@@ -72,16 +73,6 @@ def locked(key: int, jid: int) -> None:
     finally:
         r.delete(inside)
     r.hincrby(OK, str(jid), 1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid > 0
 
 
 @job(queue="soak_flaky", name="Soak::Hang", timeout=0.5, retry=Retry(limit=LIMIT))
