@@ -31,6 +31,7 @@ from .connection import clone_client
 from .job import Job
 from .keys import __version__, failed_stat, processed_stat, run_at, started_at, worker_id
 from .limits import JobLimits
+from .multifork import MultiFork
 from .options import WorkerOptions
 from .payload import stand_in
 from .prune import prune_dead_workers
@@ -92,6 +93,9 @@ class Worker(SignalHandling, JobLimits):
         self._init_limits()
         self._timing = Batch() if self.options.job_timing else None
         self._job_t0 = 0.0
+        opts = self.options
+        self._multi = (MultiFork(opts.jobs_per_fork, opts.minutes_per_fork)
+                       if self.fork and opts.multi_job_forks else None)
 
     def __repr__(self) -> str:
         return f"Worker({self.id})"
@@ -252,6 +256,8 @@ class Worker(SignalHandling, JobLimits):
         outcome = "done"
         try:
             self.start_limit(job)
+            if self._multi is not None:
+                self._multi.started(self)  # a job after the first in a multi-job child
             self.arm_limit(job)
             try:
                 job.perform(self.client.registry)
@@ -273,9 +279,13 @@ class Worker(SignalHandling, JobLimits):
         self.start_limit(job)
         self.hooks.run("before_fork", job)
         self._job_t0 = perf_counter()
+        if self._multi is not None:
+            self._multi.forking(self)
 
     def child_main(self, job: Job) -> None:
         """Run in the forked child: perform, record a failure, leave via os._exit."""
+        if self._multi is not None:
+            self._multi.child_main(self, job)  # never returns
         code = 0
         start = perf_counter()
         outcome = "done"
@@ -310,6 +320,8 @@ class Worker(SignalHandling, JobLimits):
         while True:
             if self._events:
                 self.run_events()
+            if self._multi is not None:
+                self._multi.watch(self)
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 self._kill_plan = []
@@ -318,9 +330,16 @@ class Worker(SignalHandling, JobLimits):
 
     def child_exited(self, job: Job, pid: int, status: int) -> None:
         """Time the job; record a child killed at its limit (JobTimeout) or that died (DirtyExit)."""
+        if self._multi is not None:
+            self._multi.child_exited(self, job, pid, status)
+            return
         seconds = perf_counter() - self._job_t0
         if self._timing is not None:
             self._timing.add(job.name or OTHER, seconds)
+        self.child_failed(job, pid, status, seconds)
+
+    def child_failed(self, job: Job, pid: int, status: int, seconds: float) -> bool:
+        """Record the job of a child that died or was killed at its limit; False if it did not."""
         exc: BaseException
         timeout = self.limit_failure(job, status)
         if timeout is not None:
@@ -333,10 +352,11 @@ class Worker(SignalHandling, JobLimits):
             exc = DirtyExit(f"Child process exited with status {os.WEXITSTATUS(status)} "
                             f"(pid {pid})", status)
         else:
-            return
+            return False
         logger.error("%r: %s", job, exc)
         self._log_job(job, "dirty_exit" if timeout is None else "timeout", seconds)
         self._with_redis(lambda: self._record_failure(job, exc, count=False))
+        return True
 
     def idle(self) -> bool:
         """After an empty pass: fire queue_empty, sleep; False to leave the loop."""
