@@ -156,7 +156,25 @@ def test_each_job_in_a_batch_runs_under_its_own_time_limit(env, r, rq):
     rq.enqueue_to("batch", "Batch::Note", "b")
     drain(env, "--jobs-per-fork", "10")
     [failure] = failures(r)
-    assert failure["exception"] == "Resque::JobTimeout" and failure["payload"]["args"] == [5, "slow"]
+    assert failure["exception"].endswith("JobTimeout") and failure["payload"]["args"] == [5, "slow"]
     assert [e[1] for e in log(r) if e[0] == "end"] == ["quick"]
     assert len(set(pids(r))) == 1  # the job stopped at its limit did not end the child
     assert stat(r, "processed") == 4 and stat(r, "failed") == 1 and settled(r)
+
+
+def test_usr1_kills_the_child_mid_batch_failing_only_its_job(env, r, rq):
+    rq.enqueue_to("batch", "Batch::Note", "a")
+    rq.enqueue_to("batch", "Batch::Nap", 30, "nap")
+    rq.enqueue_to("batch", "Batch::Note", "b")
+    proc = start(env, "--interval", "0.1", "--jobs-per-fork", "100")
+    try:
+        wait_for(lambda: any(e[0] == "start" for e in log(r)))
+        proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: r.llen("resque:queue:batch") == 0 and stat(r, "processed") == 3)
+    finally:
+        proc.send_signal(signal.SIGQUIT)
+        assert proc.wait(20) == 0
+    [failure] = failures(r)
+    assert failure["exception"].endswith("DirtyExit") and failure["payload"]["args"] == [30, "nap"]
+    assert [e[1] for e in log(r) if e[0] == "job"] == ["a", "b"] and len(set(pids(r))) == 2
+    assert settled(r)
