@@ -93,6 +93,7 @@ class Worker(SignalHandling, JobLimits):
         self._init_limits()
         self._timing = Batch() if self.options.job_timing else None
         self._job_t0 = 0.0
+        self._warned_stat = False
         opts = self.options
         self._multi = (MultiFork(opts.jobs_per_fork, opts.minutes_per_fork)
                        if self.fork and opts.multi_job_forks else None)
@@ -188,10 +189,13 @@ class Worker(SignalHandling, JobLimits):
                                     (finish, stamp, self._expected, timing, *self._queue_json))
                 if self._finish:
                     self._finished()
-                if type(reply) is list and reply[0] < 0:
-                    reply = self._unshaped(-reply[0], reply[1], stamp)
-                    if reply is None:
-                        continue
+                if type(reply) is list and (reply[0] <= 0 or len(reply) > 2):
+                    if len(reply) > 2 or reply[0] == 0:
+                        reply = self._uncounted(reply)
+                    if reply is not None and reply[0] < 0:
+                        reply = self._unshaped(-reply[0], reply[1], stamp)
+                        if reply is None:
+                            continue
             except _REDIS_ERRORS as exc:
                 self._recover = True
                 self._redis_down(exc)
@@ -206,6 +210,15 @@ class Worker(SignalHandling, JobLimits):
                 return None
             self._refresh_queues()
         return None
+
+    def _uncounted(self, reply: list[Any]) -> list[Any] | None:
+        """Log (once) a processed counter the script could not count; return the job reply."""
+        if not self._warned_stat:
+            self._warned_stat = True
+            key = reply[-1].decode("utf-8", "replace") if isinstance(reply[-1], bytes) else reply[-1]
+            logger.warning("%s is not an integer: %s does not count processed jobs there "
+                           "until it is reset", key, self.id)
+        return reply[:2] if reply[0] != 0 else None
 
     def _unshaped(self, position: int, element: bytes, stamp: str) -> list[Any] | None:
         """Settle an element left at a queue's head; return it if now reserved.
@@ -430,11 +443,14 @@ class Worker(SignalHandling, JobLimits):
             logger.exception("Failure backend could not record %r (%s: %s)",
                              job, type(exc).__name__, exc)
         if count:
-            if self._stats_in_cycle:
-                self.store.count_failed(self.id)
-            else:
-                self.client.stats.incr(failed_stat())
-                self.client.stats.incr(failed_stat(self.id))
+            try:
+                if self._stats_in_cycle:
+                    self.store.count_failed(self.id)
+                else:
+                    self.client.stats.incr(failed_stat())
+                    self.client.stats.incr(failed_stat(self.id))
+            except redis.exceptions.ResponseError as err:  # a counter that is not an integer
+                logger.warning("Could not count the failure of %r: %s", job, err)
 
     def _refresh_queues(self) -> None:
         """Resolve the queue list (wildcards against the queues set)."""

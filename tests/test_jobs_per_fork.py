@@ -178,3 +178,31 @@ def test_usr1_kills_the_child_mid_batch_failing_only_its_job(env, r, rq):
     assert failure["exception"].endswith("DirtyExit") and failure["payload"]["args"] == [30, "nap"]
     assert [e[1] for e in log(r) if e[0] == "job"] == ["a", "b"] and len(set(pids(r))) == 2
     assert settled(r)
+
+
+def test_cycle_counts_the_healthy_counter_when_the_other_is_not_an_integer(client, r):
+    store = client.store
+    r.set("resque:stat:processed:h:1:q", "garbage")
+    r.rpush("resque:queue:q", b'{"class":"A","args":[]}')
+    key = store.keys.stat("processed:h:1:q")
+    assert store.cycle("h:1:q", "1", "now", [], []) == [0, key.encode()]
+    assert store.cycle("h:1:q", "1", "now", [store.keys.queue("q")], [b'"q"']) == [
+        1, b'{"class":"A","args":[]}', key.encode()]
+    assert r.get("resque:stat:processed") == b"2" and r.get(key) == b"garbage"
+    assert store.cycle("h:1:q", "0", "now", [], []) is None  # nothing to count: the usual reply
+
+
+@pytest.mark.parametrize("mode", [[], ["--jobs-per-fork", "3"], ["--no-fork"]])
+def test_corrupt_stats_are_logged_once_and_every_job_still_runs(env, r, rq, mode):
+    r.set("resque:stat:processed", "not a number")
+    r.set("resque:stat:failed", "nor this")
+    for i in range(4):
+        rq.enqueue_to("batch", "Batch::Note", str(i))
+    rq.enqueue_to("batch", "Boom", "bad")
+    out = drain(env, *mode)
+    assert [e[1] for e in log(r) if e[0] == "job"] == ["0", "1", "2", "3"]
+    assert [f["payload"]["class"] for f in failures(r)] == ["Boom"]
+    assert r.llen("resque:queue:batch") == 0 and settled(r)
+    assert r.get("resque:stat:processed") == b"not a number"
+    warned = [line for line in out.splitlines() if "stat:processed is not an integer" in line]
+    assert 1 <= len(warned) <= (1 if len(mode) < 2 else 3)  # once per process that counts
