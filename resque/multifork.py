@@ -9,7 +9,10 @@ finishing the previous job and reserving the next), until it has run N
 jobs, its time budget is spent, the queues are empty, the worker is
 paused or stopping, or the parent is gone.
 
-Parent and child share one small anonymous ``mmap``: the child writes how
+The child uses the parent's own held connection for its cycle calls (the
+parent makes none while it waits), so a fork costs no connect; the parent
+drops that connection unless the child left it clean. Parent and child
+share one small anonymous ``mmap``: the child writes how
 far it got (jobs started, processed count, what it owes, the running
 job's start and time limit); the parent writes "stop taking jobs". No
 system call per job. At every instant the job the child runs is the one
@@ -20,6 +23,7 @@ processed, and the rest stay queued.
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import mmap
 import os
@@ -63,6 +67,7 @@ class MultiFork:
         self._page = mmap.mmap(-1, mmap.PAGESIZE)  # MAP_SHARED: the child's writes reach us
         self._seen = 0
         self._parent = 0
+        self._pinned = False
 
     # -- the shared page --------------------------------------------------------
 
@@ -77,6 +82,10 @@ class MultiFork:
 
     def forking(self, w: Any) -> None:
         """Reset the page before a fork: the child holds the first job."""
+        if not self._pinned:
+            self._pinned = True
+            for client in (w._hot, w.client.redis):
+                pin_driver_info(client.connection_pool)
         _LAYOUT.pack_into(self._page, 0, 0, JOB, 1, 0, 1, w.processed, time.monotonic(),
                           w.job_limit or 0.0)
         self._seen = 1
@@ -97,6 +106,8 @@ class MultiFork:
     def child_exited(self, w: Any, job: Job, pid: int, status: int) -> None:
         """Take over the child's bookkeeping; fail the job it died in, if any."""
         state = self.read()
+        if status != 0 or state.phase != DONE or state.recover:
+            w._cycle.reset()  # the child may have left a request unanswered on it
         w.processed = state.processed
         w._finish = bool(state.finish)
         if state.phase == CYCLE:  # killed inside a cycle call: it may or may not have run
@@ -155,8 +166,7 @@ class MultiFork:
         w.fork = False  # the jobs after the first run in this process, under their own limits
         w._events.clear()
         w._sleeper = Sleeper()  # the parent's wake-up pipe stays the parent's
-        w._parent_cycle = w._cycle  # its held connection is the parent's: never touch it
-        w._cycle = w.store.hot_cycle(w._hot)
+        gc.freeze()  # the collector leaves the parent's objects (and their pages) alone
         if w._timing is not None:
             w._timing = Batch()  # the parent's unsent times are the parent's to send
 
@@ -183,13 +193,32 @@ class MultiFork:
     def _leave(self, w: Any, code: int) -> int:
         """Write the final state; send the child's unsent job times; return the exit code."""
         state = _LAYOUT.unpack_from(self._page, 0)
-        self._write(DONE, w, state[4], state[6], state[7])
         batch = w._timing
-        if batch is not None and batch.jobs:
+        if batch is not None and batch.jobs and not w._recover:
+            self._page[1] = CYCLE
             try:
-                w.store.cycle(w.id, "0", run_at(), [], [], timing=batch.take())
+                w._cycle(w._fixed_keys, ("0", run_at(), "", batch.take()))
             except Exception as exc:  # noqa: BLE001 - timing is a statistic, never a reason to fail
                 logger.warning("Could not send job times of %s: %s", w.id, exc)
+                w._recover = True  # the parent drops the connection
+        self._write(DONE, w, state[4], state[6], state[7])
         if w.options.run_at_exit_hooks:
             atexit._run_exitfuncs()
         return code
+
+
+def pin_driver_info(pool: Any) -> None:
+    """Resolve redis-py's client name and version once, in the parent.
+
+    redis-py 7+ reads its own package metadata (``importlib.metadata``,
+    about 8 ms) for every new connection's CLIENT SETINFO. A child makes
+    new connections on every fork; resolved here, they cost nothing.
+    """
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if not isinstance(kwargs, dict) or {"driver_info", "lib_name", "lib_version"} & kwargs.keys():
+        return
+    try:
+        from redis.driver_info import resolve_driver_info
+    except ImportError:  # redis-py < 7 resolves its version once, at import
+        return
+    kwargs["driver_info"] = resolve_driver_info()
