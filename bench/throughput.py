@@ -197,6 +197,7 @@ class Bench:
                 self.drain(f"nofork-{impl}", "nofork", impl, a.jobs)
                 self.drain(f"fork-{impl}", "fork", impl, a.fork_jobs)
                 self.drain(f"fork100-{impl}", "fork100", impl, a.jobs)
+            self.drain("fork1000-compiled", "fork1000", "compiled", a.jobs)
             self.floor(a.fork_jobs)
         _say(f"compiled vs pure in one process: {a.jobs} no-fork and {a.fork_jobs} fork jobs each")
         self.ab("nofork", a.jobs)
@@ -283,6 +284,7 @@ def report(b: Bench) -> str:
             ("RQ Worker (fork)", "rq-fork", "floor"),
             ("resque fork, 100 jobs/fork, compiled", "fork100-compiled", "nofork-compiled"),
             ("resque fork, 100 jobs/fork, pure", "fork100-pure", "nofork-pure"),
+            ("resque fork, 1000 jobs/fork, compiled", "fork1000-compiled", "nofork-compiled"),
             ("bare fork floor (worker-sized)", "floor", None),
             (f"resque no-fork, compiled, {a.long_jobs}", "long", None)]
     for label, name, base in rows:
