@@ -206,3 +206,24 @@ def test_corrupt_stats_are_logged_once_and_every_job_still_runs(env, r, rq, mode
     assert r.get("resque:stat:processed") == b"not a number"
     warned = [line for line in out.splitlines() if "stat:processed is not an integer" in line]
     assert 1 <= len(warned) <= (1 if len(mode) < 2 else 3)  # once per process that counts
+
+
+@pytest.mark.parametrize("value", ["0", "2.5", "many"])
+def test_a_bad_jobs_per_fork_is_a_usage_error(env, value):
+    out = subprocess.run([sys.executable, "-m", "resque", "work", "-q", "batch"], cwd=ROOT,
+                         env={**env, "JOBS_PER_FORK": value}, capture_output=True, text=True, timeout=20)
+    assert out.returncode == 2 and "jobs-per-fork" in out.stderr
+
+
+def test_options_read_the_plugin_variables(monkeypatch):
+    from resque.errors import ConfigurationError
+    from resque.options import WorkerOptions
+
+    monkeypatch.setenv("JOBS_PER_FORK", "50")
+    monkeypatch.setenv("MINUTES_PER_FORK", "2")
+    opts = WorkerOptions.from_env()
+    assert (opts.jobs_per_fork, opts.minutes_per_fork, opts.multi_job_forks) == (50, 2.0, True)
+    assert not WorkerOptions.from_env(fork=False).multi_job_forks  # --no-fork: nothing to batch
+    monkeypatch.setenv("JOBS_PER_FORK", "0")
+    with pytest.raises(ConfigurationError):
+        WorkerOptions.from_env()
