@@ -36,7 +36,7 @@ from .options import WorkerOptions
 from .payload import stand_in
 from .prune import prune_dead_workers
 from .queues import QueueList
-from .record import held_job, split_record
+from .recovery import ReservationRecovery
 from .signals import SignalHandling
 from .store import Store
 from .timing import OTHER, Batch
@@ -51,7 +51,7 @@ _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
                  redis.exceptions.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
 
-class Worker(SignalHandling, JobLimits):
+class Worker(SignalHandling, JobLimits, ReservationRecovery):
     """A Resque worker processing jobs from an ordered list of queues."""
 
     def __init__(self, queues: "str | Iterable[str] | QueueList", client: Resque | None = None,
@@ -462,49 +462,6 @@ class Worker(SignalHandling, JobLimits):
             self.polled = list(self.queue_list.includes)
         self._keys = [*self._fixed_keys, *(self.store.keys.queue(q) for q in self.polled)]
         self._queue_json = [dumps(q) for q in self.polled]
-
-    def _recover_reservation(self) -> None:
-        """After a lost reply, settle what the last script call may have done.
-
-        The call may have run: the previous job is then finished and a new
-        job may be recorded under this worker without us knowing. Such a
-        job goes back to the head of its queue; nothing is lost.
-        """
-        raw = self.store.worker_job(self.id)
-        self._recover = False
-        if raw is None:
-            if self._finish:
-                self._finished()  # the script ran: bookkeeping is done
-            return
-        if self._finish and not self._call_ran(raw):
-            return  # nothing ran: finish the previous job on the next call
-        held = held_job(raw)
-        if not held.queue:  # not a record the scripts write: fail it rather than lose it
-            self._fail_record(raw)
-        elif self.store.requeue_orphan(self.id, raw, held.queue, held.body) > 0:
-            logger.warning("Pushed back %r reserved while Redis was unreachable", held.body[:200])
-        if self._finish:
-            self._finished()
-
-    def _call_ran(self, raw: bytes) -> bool:
-        """Tell whether the lost call ran, given this worker's job record.
-
-        With stats counted by the script, this worker's processed counter
-        tells exactly (two identical jobs reserved in the same second leave
-        identical records); otherwise the record is compared, byte for
-        byte, with the previous job's.
-        """
-        if self._stats_in_cycle:
-            return self.store.stat(processed_stat(self.id)) > self.processed
-        return self._last is None or split_record(raw) != self._last
-
-    def _fail_record(self, raw: bytes) -> None:
-        """Fail an unreadable job record of this worker and clear it."""
-        exc = PayloadError(f"undecodable job record of worker {self.id}")
-        held = held_job(raw)
-        logger.error("%s: %r", exc, raw[:200])
-        self._record_failure(Job(held.queue, held.payload, held.raw), exc, count=True)
-        self.store.clear_worker_job(self.id)
 
     def _redis_down(self, exc: BaseException) -> None:
         logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, self._backoff_delay())
