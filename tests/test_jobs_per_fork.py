@@ -227,3 +227,46 @@ def test_options_read_the_plugin_variables(monkeypatch):
     monkeypatch.setenv("JOBS_PER_FORK", "0")
     with pytest.raises(ConfigurationError):
         WorkerOptions.from_env()
+
+
+def test_term_child_ends_the_batch_after_the_job_it_interrupts(env, r, rq):
+    rq.enqueue_to("batch", "Batch::Note", "a")
+    rq.enqueue_to("batch", "Batch::Nap", 30, "nap")
+    rq.enqueue_to("batch", "Batch::Note", "b")
+    rq.enqueue_to("batch", "Batch::Note", "c")
+    proc = start(env, "--interval", "0.1", "--jobs-per-fork", "100", "--term-child")
+    try:
+        wait_for(lambda: any(e[0] == "start" for e in log(r)))
+        proc.send_signal(signal.SIGUSR1)  # TERM to the child: TermException in the job
+        wait_for(lambda: r.llen("resque:queue:batch") == 0 and stat(r, "processed") == 4)
+    finally:
+        proc.send_signal(signal.SIGQUIT)
+        assert proc.wait(20) == 0
+    [failure] = failures(r)
+    assert failure["exception"].endswith("TermException") and failure["payload"]["args"] == [30, "nap"]
+    children = pids(r)
+    assert [e[1] for e in log(r) if e[0] == "job"] == ["a", "b", "c"]
+    assert children[0] != children[1] == children[2]  # b and c ran in a fresh child
+    assert settled(r)
+
+
+def _running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_child_whose_worker_died_takes_no_more_jobs(env, r, rq):
+    rq.enqueue_to("batch", "Batch::Nap", 0.5, "nap")
+    for i in range(3):
+        rq.enqueue_to("batch", "Batch::Note", str(i))
+    proc = start(env, "--interval", "0.1", "--jobs-per-fork", "100")
+    wait_for(lambda: any(e[0] == "start" for e in log(r)))
+    child = int(next(e for e in log(r) if e[0] == "start")[-1])
+    proc.kill()
+    proc.wait(10)
+    wait_for(lambda: not _running(child))
+    assert [e[0] for e in log(r)] == ["before_fork", "after_fork", "start", "end"]
+    assert r.llen("resque:queue:batch") == 3
