@@ -59,20 +59,40 @@ def measure(raw: "redis.Redis[bytes]", jobs: int, run: Callable[[], Any]) -> dic
     }
 
 
-def _worker(url: str, fork: bool, interval: float = 0.0) -> Worker:
+def _worker(url: str, fork: bool, interval: float = 0.0, per_fork: int = 1) -> Worker:
     client = Resque(url, registry=registry())
-    return Worker([QUEUE], client, WorkerOptions(interval=interval, fork=fork))
+    return Worker([QUEUE], client, WorkerOptions(interval=interval, fork=fork,
+                                                 jobs_per_fork=per_fork))
 
 
 def drain(url: str, mode: str, jobs: str, warm: str) -> dict[str, Any]:
-    """Start a worker, run ``warm`` jobs, then time draining the rest."""
-    w = _worker(url, fork=mode == "fork")
+    """Start a worker, run ``warm`` jobs, then time draining the rest.
+
+    ``mode`` is ``nofork``, ``fork`` or ``forkN`` (fork with ``--jobs-per-fork N``).
+    """
+    per_fork = int(mode[4:] or 1) if mode.startswith("fork") else 1
+    w = _worker(url, fork=mode.startswith("fork"), per_fork=per_fork)
     raw = redis.Redis.from_url(url)
     w.startup()
+
+    def taken() -> int:
+        return w.processed + w._finish  # jobs run, by this process or its children
+
     try:
-        for _ in range(int(warm)):
+        multi = w._multi
+        while taken() < int(warm):
+            if multi is not None:  # a child must not run past the warm-up
+                multi.jobs = min(per_fork, int(warm) - taken())
             _accel.work_one(w)
-        return measure(raw, int(jobs), lambda: _accel.run_loop(w))
+        if multi is not None:
+            multi.jobs = per_fork
+
+        def run() -> int:
+            before = taken()
+            _accel.run_loop(w)
+            return taken() - before
+
+        return measure(raw, int(jobs), run)
     finally:
         w.shutdown_cleanup()
 

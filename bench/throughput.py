@@ -3,7 +3,8 @@
     python bench/throughput.py [--jobs N] [--fork-jobs M] [--long-jobs L] [--repeat R] [--check]
 
 Starts a private redis-server on a unix socket, then measures enqueueing,
-one worker draining no-op jobs (no-fork and fork, compiled and pure),
+one worker draining no-op jobs (no-fork, fork, and fork with
+``--jobs-per-fork 100``; compiled and pure),
 RQ's SimpleWorker and forking Worker on the same jobs, the bare fork
 floor in a process of the worker's size, Redis commands and socket reads
 (round trips) per job from the server's own counters, an idle worker's
@@ -195,6 +196,8 @@ class Bench:
             for impl in ("compiled", "pure") if rep % 2 == 0 else ("pure", "compiled"):
                 self.drain(f"nofork-{impl}", "nofork", impl, a.jobs)
                 self.drain(f"fork-{impl}", "fork", impl, a.fork_jobs)
+                self.drain(f"fork100-{impl}", "fork100", impl, a.jobs)
+            self.drain("fork1000-compiled", "fork1000", "compiled", a.jobs)
             self.floor(a.fork_jobs)
         _say(f"compiled vs pure in one process: {a.jobs} no-fork and {a.fork_jobs} fork jobs each")
         self.ab("nofork", a.jobs)
@@ -279,6 +282,9 @@ def report(b: Bench) -> str:
             ("resque fork, compiled", "fork-compiled", "floor"),
             ("resque fork, pure", "fork-pure", "floor"),
             ("RQ Worker (fork)", "rq-fork", "floor"),
+            ("resque fork, 100 jobs/fork, compiled", "fork100-compiled", "nofork-compiled"),
+            ("resque fork, 100 jobs/fork, pure", "fork100-pure", "nofork-pure"),
+            ("resque fork, 1000 jobs/fork, compiled", "fork1000-compiled", "nofork-compiled"),
             ("bare fork floor (worker-sized)", "floor", None),
             (f"resque no-fork, compiled, {a.long_jobs}", "long", None)]
     for label, name, base in rows:
@@ -289,6 +295,10 @@ def report(b: Bench) -> str:
         lines.append(f"memory: worker parent RSS {f['rss_after_kb']:,} kB; forked child RSS "
                      f"{f['probe_rss_kb']:,} kB of which private (USS) {f['probe_uss_kb']:,} kB; "
                      f"long run parent RSS {long['rss_before_kb']:,} -> {long['rss_after_kb']:,} kB")
+    if not na("fork100-compiled"):
+        f = r["fork100-compiled"]
+        lines.append(f"memory, 100 jobs/fork: worker parent RSS {f['rss_after_kb']:,} kB; forked child "
+                     f"RSS {f['probe_rss_kb']:,} kB of which private (USS) {f['probe_uss_kb']:,} kB")
     if not na("nofork-compiled") and not na("fork-compiled"):
         cpu = {k: r[k]["cpu_per_job_us"] + r[k]["child_cpu_per_job_us"]
                for k in ("nofork-compiled", "nofork-pure", "fork-compiled", "fork-pure")}
@@ -364,6 +374,9 @@ def _targets(r: dict[str, dict[str, Any]]) -> list[tuple[str, float | None, str,
         ("no-fork worker (pure) / RQ SimpleWorker", ratio("nofork-pure", "rq-simple"), ">=", 10),
         ("fork worker (compiled) / bare fork floor", ratio("fork-compiled", "floor"), ">=", 0.7),
         ("fork worker (compiled) / RQ Worker", ratio("fork-compiled", "rq-fork"), ">=", 3),
+        ("fork, 100 jobs/fork (compiled) / no-fork (compiled)",
+         ratio("fork100-compiled", "nofork-compiled"), ">=", 0.8),
+        ("fork, 100 jobs/fork (pure) / no-fork (pure)", ratio("fork100-pure", "nofork-pure"), ">=", 0.8),
         ("enqueue one at a time / bare RPUSH loop", ratio("enqueue", "rpush"), ">=", 0.7),
         ("enqueue_many / enqueue one at a time", ratio("enqueue_many", "enqueue"), ">=", 10),
         ("compiled / pure, no-fork loop (one worker, interleaved)", ab("nofork"), ">=", 1.0),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._flags import env_float, is_set
+from .errors import ConfigurationError
 from .keys import HEARTBEAT_INTERVAL, ORPHAN_LIMIT, PRUNE_INTERVAL
 
 
@@ -31,6 +32,8 @@ class WorkerOptions:
     record_nonzero_exit: bool = True
     job_timeout: float | None = None  # seconds a job may run unless it sets its own limit
     job_timing: bool = True  # record each job's run time per class (``timing.py``)
+    jobs_per_fork: int = 1  # jobs a forked child runs before it exits (``multifork.py``)
+    minutes_per_fork: float | None = None  # time budget of a forked child, in minutes
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "WorkerOptions":
@@ -52,11 +55,18 @@ class WorkerOptions:
             job_timeout=env_float("RESQUE_JOB_TIMEOUT") or None,
             job_timing=os.environ.get("RESQUE_JOB_TIMING", "").strip().lower()
             not in ("0", "false", "no", "off"),
+            jobs_per_fork=_jobs_per_fork(),
+            minutes_per_fork=env_float("MINUTES_PER_FORK") or None,
         )
         for key, value in overrides.items():
             if value is not None:
                 setattr(opts, key, value)
         return opts
+
+    @property
+    def multi_job_forks(self) -> bool:
+        """Say whether a forked child runs more than one job."""
+        return self.fork and (self.jobs_per_fork > 1 or bool(self.minutes_per_fork))
 
     def intervals(self) -> tuple[float, float, float, float]:
         """Return (interval, min, max, backoff) clamped as Ruby's ``work`` does."""
@@ -64,3 +74,13 @@ class WorkerOptions:
         lo = min(self.min_interval if self.min_interval is not None else self.interval, hi)
         backoff = min(self.backoff_interval if self.backoff_interval is not None else 0.1, hi)
         return min(max(self.interval, lo), hi), lo, hi, backoff
+
+
+def _jobs_per_fork() -> int:
+    """Read JOBS_PER_FORK (resque-multi-job-forks' name); 1 when unset."""
+    value = env_float("JOBS_PER_FORK")
+    if value is None:
+        return 1
+    if value < 1 or value != int(value):
+        raise ConfigurationError(f"JOBS_PER_FORK={value:g} is not a whole number >= 1")
+    return int(value)

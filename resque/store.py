@@ -527,6 +527,11 @@ class HotCycle:
             self._drop(conn)
             raise
 
+    def reset(self) -> None:
+        """Drop the held connection (its stream may hold a reply nobody read)."""
+        if self._conn is not None:
+            self._drop(self._conn)
+
     def _drop(self, conn: Any) -> None:
         self._conn = None
         conn.disconnect()

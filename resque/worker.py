@@ -31,11 +31,12 @@ from .connection import clone_client
 from .job import Job
 from .keys import __version__, failed_stat, processed_stat, run_at, started_at, worker_id
 from .limits import JobLimits
+from .multifork import MultiFork
 from .options import WorkerOptions
 from .payload import stand_in
 from .prune import prune_dead_workers
 from .queues import QueueList
-from .record import held_job, split_record
+from .recovery import ReservationRecovery
 from .signals import SignalHandling
 from .store import Store
 from .timing import OTHER, Batch
@@ -50,7 +51,7 @@ _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
                  redis.exceptions.BusyLoadingError, redis.exceptions.OutOfMemoryError)
 
 
-class Worker(SignalHandling, JobLimits):
+class Worker(SignalHandling, JobLimits, ReservationRecovery):
     """A Resque worker processing jobs from an ordered list of queues."""
 
     def __init__(self, queues: "str | Iterable[str] | QueueList", client: Resque | None = None,
@@ -92,6 +93,10 @@ class Worker(SignalHandling, JobLimits):
         self._init_limits()
         self._timing = Batch() if self.options.job_timing else None
         self._job_t0 = 0.0
+        self._warned_stat = False
+        opts = self.options
+        self._multi = (MultiFork(opts.jobs_per_fork, opts.minutes_per_fork)
+                       if self.fork and opts.multi_job_forks else None)
 
     def __repr__(self) -> str:
         return f"Worker({self.id})"
@@ -184,10 +189,13 @@ class Worker(SignalHandling, JobLimits):
                                     (finish, stamp, self._expected, timing, *self._queue_json))
                 if self._finish:
                     self._finished()
-                if type(reply) is list and reply[0] < 0:
-                    reply = self._unshaped(-reply[0], reply[1], stamp)
-                    if reply is None:
-                        continue
+                if type(reply) is list and (reply[0] <= 0 or len(reply) > 2):
+                    if len(reply) > 2 or reply[0] == 0:
+                        reply = self._uncounted(reply)
+                    if reply is not None and reply[0] < 0:
+                        reply = self._unshaped(-reply[0], reply[1], stamp)
+                        if reply is None:
+                            continue
             except _REDIS_ERRORS as exc:
                 self._recover = True
                 self._redis_down(exc)
@@ -202,6 +210,15 @@ class Worker(SignalHandling, JobLimits):
                 return None
             self._refresh_queues()
         return None
+
+    def _uncounted(self, reply: list[Any]) -> list[Any] | None:
+        """Log (once) a processed counter the script could not count; return the job reply."""
+        if not self._warned_stat:
+            self._warned_stat = True
+            key = reply[-1].decode("utf-8", "replace") if isinstance(reply[-1], bytes) else reply[-1]
+            logger.warning("%s is not an integer: %s does not count processed jobs there "
+                           "until it is reset", key, self.id)
+        return reply[:2] if reply[0] != 0 else None
 
     def _unshaped(self, position: int, element: bytes, stamp: str) -> list[Any] | None:
         """Settle an element left at a queue's head; return it if now reserved.
@@ -252,6 +269,8 @@ class Worker(SignalHandling, JobLimits):
         outcome = "done"
         try:
             self.start_limit(job)
+            if self._multi is not None:
+                self._multi.started(self)  # a job after the first in a multi-job child
             self.arm_limit(job)
             try:
                 job.perform(self.client.registry)
@@ -273,9 +292,13 @@ class Worker(SignalHandling, JobLimits):
         self.start_limit(job)
         self.hooks.run("before_fork", job)
         self._job_t0 = perf_counter()
+        if self._multi is not None:
+            self._multi.forking(self)
 
     def child_main(self, job: Job) -> None:
         """Run in the forked child: perform, record a failure, leave via os._exit."""
+        if self._multi is not None:
+            self._multi.child_main(self, job)  # never returns
         code = 0
         start = perf_counter()
         outcome = "done"
@@ -310,6 +333,8 @@ class Worker(SignalHandling, JobLimits):
         while True:
             if self._events:
                 self.run_events()
+            if self._multi is not None:
+                self._multi.watch(self)
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 self._kill_plan = []
@@ -318,9 +343,16 @@ class Worker(SignalHandling, JobLimits):
 
     def child_exited(self, job: Job, pid: int, status: int) -> None:
         """Time the job; record a child killed at its limit (JobTimeout) or that died (DirtyExit)."""
+        if self._multi is not None:
+            self._multi.child_exited(self, job, pid, status)
+            return
         seconds = perf_counter() - self._job_t0
         if self._timing is not None:
             self._timing.add(job.name or OTHER, seconds)
+        self.child_failed(job, pid, status, seconds)
+
+    def child_failed(self, job: Job, pid: int, status: int, seconds: float) -> bool:
+        """Record the job of a child that died or was killed at its limit; False if it did not."""
         exc: BaseException
         timeout = self.limit_failure(job, status)
         if timeout is not None:
@@ -333,10 +365,11 @@ class Worker(SignalHandling, JobLimits):
             exc = DirtyExit(f"Child process exited with status {os.WEXITSTATUS(status)} "
                             f"(pid {pid})", status)
         else:
-            return
+            return False
         logger.error("%r: %s", job, exc)
         self._log_job(job, "dirty_exit" if timeout is None else "timeout", seconds)
         self._with_redis(lambda: self._record_failure(job, exc, count=False))
+        return True
 
     def idle(self) -> bool:
         """After an empty pass: fire queue_empty, sleep; False to leave the loop."""
@@ -410,11 +443,14 @@ class Worker(SignalHandling, JobLimits):
             logger.exception("Failure backend could not record %r (%s: %s)",
                              job, type(exc).__name__, exc)
         if count:
-            if self._stats_in_cycle:
-                self.store.count_failed(self.id)
-            else:
-                self.client.stats.incr(failed_stat())
-                self.client.stats.incr(failed_stat(self.id))
+            try:
+                if self._stats_in_cycle:
+                    self.store.count_failed(self.id)
+                else:
+                    self.client.stats.incr(failed_stat())
+                    self.client.stats.incr(failed_stat(self.id))
+            except redis.exceptions.ResponseError as err:  # a counter that is not an integer
+                logger.warning("Could not count the failure of %r: %s", job, err)
 
     def _refresh_queues(self) -> None:
         """Resolve the queue list (wildcards against the queues set)."""
@@ -426,49 +462,6 @@ class Worker(SignalHandling, JobLimits):
             self.polled = list(self.queue_list.includes)
         self._keys = [*self._fixed_keys, *(self.store.keys.queue(q) for q in self.polled)]
         self._queue_json = [dumps(q) for q in self.polled]
-
-    def _recover_reservation(self) -> None:
-        """After a lost reply, settle what the last script call may have done.
-
-        The call may have run: the previous job is then finished and a new
-        job may be recorded under this worker without us knowing. Such a
-        job goes back to the head of its queue; nothing is lost.
-        """
-        raw = self.store.worker_job(self.id)
-        self._recover = False
-        if raw is None:
-            if self._finish:
-                self._finished()  # the script ran: bookkeeping is done
-            return
-        if self._finish and not self._call_ran(raw):
-            return  # nothing ran: finish the previous job on the next call
-        held = held_job(raw)
-        if not held.queue:  # not a record the scripts write: fail it rather than lose it
-            self._fail_record(raw)
-        elif self.store.requeue_orphan(self.id, raw, held.queue, held.body) > 0:
-            logger.warning("Pushed back %r reserved while Redis was unreachable", held.body[:200])
-        if self._finish:
-            self._finished()
-
-    def _call_ran(self, raw: bytes) -> bool:
-        """Tell whether the lost call ran, given this worker's job record.
-
-        With stats counted by the script, this worker's processed counter
-        tells exactly (two identical jobs reserved in the same second leave
-        identical records); otherwise the record is compared, byte for
-        byte, with the previous job's.
-        """
-        if self._stats_in_cycle:
-            return self.store.stat(processed_stat(self.id)) > self.processed
-        return self._last is None or split_record(raw) != self._last
-
-    def _fail_record(self, raw: bytes) -> None:
-        """Fail an unreadable job record of this worker and clear it."""
-        exc = PayloadError(f"undecodable job record of worker {self.id}")
-        held = held_job(raw)
-        logger.error("%s: %r", exc, raw[:200])
-        self._record_failure(Job(held.queue, held.payload, held.raw), exc, count=True)
-        self.store.clear_worker_job(self.id)
 
     def _redis_down(self, exc: BaseException) -> None:
         logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, self._backoff_delay())

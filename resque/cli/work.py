@@ -64,6 +64,12 @@ def _worker_options(f: Any) -> Any:
         click.option("--job-timeout", envvar="RESQUE_JOB_TIMEOUT", type=click.FloatRange(min=0),
                      default=None, show_envvar=True, metavar="SECONDS",
                      help="Stop a job that runs longer (unless its class sets its own limit); 0: none."),
+        click.option("--jobs-per-fork", envvar="JOBS_PER_FORK", type=click.IntRange(min=1),
+                     default=None, show_envvar=True, metavar="N",
+                     help="Let each forked child run up to N jobs before it exits.  [default: 1]"),
+        click.option("--minutes-per-fork", envvar="MINUTES_PER_FORK", type=_POSITIVE,
+                     default=None, show_envvar=True, metavar="MINUTES",
+                     help="Let each forked child take jobs for this long (with or without --jobs-per-fork)."),
         click.option("--requeue-orphans", is_flag=True, default=None,
                      help="Push jobs of pruned dead workers back to their queue instead of failing them."),
         _seconds("--heartbeat-interval", None, "Seconds between heartbeats.", _POSITIVE, hidden=True),
@@ -109,7 +115,8 @@ def _build(queues: str | None, params: dict[str, Any]) -> tuple[QueueList, Worke
             graceful_term=params["graceful_term"] or None,
             pre_shutdown_timeout=params["pre_shutdown_timeout"],
             term_timeout=params["term_timeout"], requeue_orphans=params["requeue_orphans"] or None,
-            job_timeout=params["job_timeout"],
+            job_timeout=params["job_timeout"], jobs_per_fork=params["jobs_per_fork"],
+            minutes_per_fork=params["minutes_per_fork"],
             heartbeat_interval=params["heartbeat_interval"], prune_interval=params["prune_interval"])
     except ResqueError as exc:
         raise click.UsageError(str(exc)) from None

@@ -10,13 +10,26 @@
 -- Returns nil (nothing), "paused", "stale" (wildcard list out of date), {position, payload}
 -- for a reserved job, or {-position, element} for an element not shaped like a JSON object,
 -- which stays at the head of its queue for the worker to fail or take (take_head.lua).
+-- A processed counter that is not an integer is skipped (the other is still counted): the
+-- reply then ends with that key's name, {position, payload, key}, and nil becomes {0, key}.
 -- The payload is never decoded or scanned: the work does not grow with its size.
+local bad = false
 if ARGV[1] ~= "0" then
   redis.call("DEL", KEYS[1])
   if ARGV[1] == "1" then
-    redis.call("INCRBY", KEYS[2], 1)
-    redis.call("INCRBY", KEYS[3], 1)
+    for k = 2, 3 do
+      local counted = redis.pcall("INCRBY", KEYS[k], 1)
+      if type(counted) == "table" and counted.err then
+        bad = KEYS[k]
+      end
+    end
   end
+end
+local function answer(position, payload)
+  if bad then
+    return {position, payload, bad}
+  end
+  return {position, payload}
 end
 if ARGV[4] ~= "" then
   local cap, other
@@ -53,7 +66,7 @@ for i = 8, #KEYS do
   if payload then
     if string.byte(payload, 1) ~= 123 or string.byte(payload, -1) ~= 125 then
       redis.call("LPUSH", KEYS[i], payload)
-      return {7 - i, payload}
+      return answer(7 - i, payload)
     end
     local head = '{"queue":' .. ARGV[i - 3] .. ',"run_at":"' .. ARGV[2] .. '","payload":'
     if #payload < 65536 then
@@ -63,7 +76,10 @@ for i = 8, #KEYS do
       redis.call("APPEND", KEYS[1], payload)
       redis.call("APPEND", KEYS[1], "}")
     end
-    return {i - 7, payload}
+    return answer(i - 7, payload)
   end
+end
+if bad then
+  return {0, bad}
 end
 return nil
