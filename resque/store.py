@@ -83,6 +83,7 @@ class Store:
         self.keys = keys
         self._cycle: Script = client.register_script(script_source("cycle"))
         self._failure_edit: Script = client.register_script(script_source("failure_edit"))
+        self._failure_sweep: Script = client.register_script(script_source("failure_sweep"))
         self._requeue_orphan: Script = client.register_script(script_source("requeue_orphan"))
         self._preview_range: Script = client.register_script(script_source("preview_range"))
         self._take_head: Script = client.register_script(script_source("take_head"))
@@ -387,6 +388,12 @@ class Store:
         keys, args = commands.failure_edit(self.keys, list_name, action, index, digest,
                                            record, payload, queue)
         return int(self._failure_edit(keys=keys, args=args))
+
+    def failure_sweep(self, list_name: str, mode: str, token: str, ttl_ms: int,
+                      args: Sequence[Any] = (), queues: Sequence[str] = ()) -> int:
+        """Run one step of a window-by-window sweep; see ``lua/failure_sweep.lua``."""
+        keys, argv = commands.failure_sweep(self.keys, list_name, mode, token, ttl_ms, args, queues)
+        return int(self._failure_sweep(keys=keys, args=argv))
 
     def failure_clear(self, list_name: str) -> int:
         return int(self.redis.delete(self.keys.failed_list(list_name)))

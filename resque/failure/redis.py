@@ -6,6 +6,7 @@ from typing import Iterator
 from ..keys import failed_at, failed_list_name
 from ..store import Store
 from .base import Failure, FailureBackend, digest
+from .sweep import DROP, Step, sweep
 
 DEFAULT_LIST = "failed"
 _CHUNK = 1000
@@ -126,16 +127,16 @@ class RedisFailure(FailureBackend):
     def clear(self, queue: str | None = None) -> int:
         return sum(self.store.failure_clear(n) for n in self._lists(queue))
 
-    def _requeue_where(self, lists: list[str], queue: str | None = None, class_name: str | None = None) -> int:
-        done = 0
-        for name in lists:
-            for f in list(self._scan(name)):
-                if queue is not None and f.queue != queue:
-                    continue
-                if class_name is not None and f.job_class != class_name:
-                    continue
-                done += self.requeue(f) is not None
-        return done
+    def _requeue_where(self, lists: list[str], queue: str | None = None,
+                       class_name: str | None = None) -> int:
+        """Retry the records that match, a window per Redis call (see ``sweep``)."""
+        def decide(f: Failure) -> Step:
+            if (queue is not None and f.queue != queue) or \
+                    (class_name is not None and f.job_class != class_name):
+                return None
+            _, record, payload, job_queue = retry_edit(f, self.multi_queue)
+            return record, payload, job_queue
+        return sum(sweep(self.store, name, decide) for name in lists)
 
     def requeue_all(self) -> int:
         return self._requeue_where(self.queues())
@@ -151,11 +152,15 @@ class RedisFailure(FailureBackend):
     def remove_queue(self, job_queue: str) -> int:
         if self.multi_queue:
             return self.clear(failed_list_name(job_queue))
-        removed = 0
-        for f in list(self._scan(DEFAULT_LIST)):
-            if f.queue == job_queue and self.remove(f):
-                removed += 1
-        return removed
+        return sweep(self.store, DEFAULT_LIST, lambda f: DROP if f.queue == job_queue else None)
+
+    def clear_retried(self) -> int:
+        """Remove every record marked ``retried_at``, a window per Redis call."""
+        return sum(sweep(self.store, name, _retried) for name in self.queues())
+
+
+def _retried(f: Failure) -> Step:
+    return DROP if "retried_at" in f.data else None
 
 
 class RedisMultiQueueFailure(RedisFailure):
