@@ -88,7 +88,7 @@ def test_a_sweep_that_died_is_put_back_by_the_next(r, backend):
     assert store.failure_sweep("failed", "begin", "dead", 60_000) == 0
     raws = records[:WINDOW]
     store.failure_sweep("failed", "take", "dead", 60_000,
-                        [WINDOW, sweep_mod.window_digest(raws), "k" * WINDOW])
+                        [WINDOW, "k" * WINDOW, *raws])
     assert r.llen("resque:failed") == 15 and r.llen("resque:failed:sweep") == 5
     r.delete("resque:failed:sweep:owner")  # its TTL ran out
     assert backend.clear_retried() == 2

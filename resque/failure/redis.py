@@ -1,11 +1,11 @@
 """Ruby's ``Failure::Redis`` and ``Failure::RedisMultiQueue`` backends."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..keys import failed_at, failed_list_name
 from ..store import Store
-from .base import Failure, FailureBackend, digest
+from .base import Failure, FailureBackend, digest, retried
 from .sweep import DROP, Step, sweep
 
 DEFAULT_LIST = "failed"
@@ -129,14 +129,10 @@ class RedisFailure(FailureBackend):
 
     def _requeue_where(self, lists: list[str], queue: str | None = None,
                        class_name: str | None = None) -> int:
-        """Retry the records that match, a window per Redis call (see ``sweep``)."""
-        def decide(f: Failure) -> Step:
-            if (queue is not None and f.queue != queue) or \
-                    (class_name is not None and f.job_class != class_name):
-                return None
-            _, record, payload, job_queue = retry_edit(f, self.multi_queue)
-            return record, payload, job_queue
-        return sum(sweep(self.store, name, decide) for name in lists)
+        def keep(f: Failure) -> bool:
+            return (queue is None or f.queue == queue) and \
+                (class_name is None or f.job_class == class_name)
+        return sum(self.requeue_matching(keep, name) for name in lists)
 
     def requeue_all(self) -> int:
         return self._requeue_where(self.queues())
@@ -152,15 +148,25 @@ class RedisFailure(FailureBackend):
     def remove_queue(self, job_queue: str) -> int:
         if self.multi_queue:
             return self.clear(failed_list_name(job_queue))
-        return sweep(self.store, DEFAULT_LIST, lambda f: DROP if f.queue == job_queue else None)
+        return self.remove_matching(lambda f: f.queue == job_queue, DEFAULT_LIST)
+
+    def requeue_matching(self, keep: Callable[[Failure], bool], queue: str | None = None) -> int:
+        """Retry the records ``keep`` accepts, a window per Redis call (see ``sweep``)."""
+        def decide(f: Failure) -> Step:
+            if not keep(f):
+                return None
+            _, record, payload, job_queue = retry_edit(f, self.multi_queue)
+            return record, payload, job_queue
+        return sum(sweep(self.store, name, decide) for name in self._lists(queue)[:1])
+
+    def remove_matching(self, keep: Callable[[Failure], bool], queue: str | None = None) -> int:
+        """Remove the records ``keep`` accepts, a window per Redis call (see ``sweep``)."""
+        return sum(sweep(self.store, name, lambda f: DROP if keep(f) else None)
+                   for name in self._lists(queue)[:1])
 
     def clear_retried(self) -> int:
         """Remove every record marked ``retried_at``, a window per Redis call."""
-        return sum(sweep(self.store, name, _retried) for name in self.queues())
-
-
-def _retried(f: Failure) -> Step:
-    return DROP if "retried_at" in f.data else None
+        return sum(self.remove_matching(retried, name) for name in self.queues())
 
 
 class RedisMultiQueueFailure(RedisFailure):

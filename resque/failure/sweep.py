@@ -13,10 +13,9 @@ until the next sweep of that list puts them back first.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 from ..errors import ResqueError
 from ..store import Store
@@ -35,15 +34,6 @@ Decide = Callable[[Failure], Step]
 
 class SweepBusy(ResqueError):
     """Another process is sweeping the same failure list."""
-
-
-def window_digest(raws: list[bytes]) -> str:
-    """Return the SHA-1 the sweep script checks a window against."""
-    h = hashlib.sha1()
-    for raw in raws:
-        h.update(b"%d:" % len(raw))
-        h.update(raw)
-    return h.hexdigest()
 
 
 def sweep(store: Store, name: str, decide: Decide, window: int | None = None) -> int:
@@ -85,7 +75,7 @@ def _walk(store: Store, name: str, token: str, decide: Decide, window: int) -> i
             break
         plan: list[str] = []
         rewrites: list[bytes] = []
-        jobs: list[tuple[str, bytes]] = []
+        jobs: dict[str, list[bytes]] = {}
         for raw in raws:
             step = decide(Failure(name, 0, raw))
             if step is None:
@@ -93,12 +83,13 @@ def _walk(store: Store, name: str, token: str, decide: Decide, window: int) -> i
             elif isinstance(step, tuple):
                 plan.append("r")
                 rewrites.append(step[0])
-                jobs.append((step[2], step[1]))
+                jobs.setdefault(step[2], []).append(step[1])
             else:
                 plan.append("d")
-        args = [len(raws), window_digest(raws), "".join(plan), *rewrites,
-                *(part for queue, payload in jobs for part in (queue, payload))]
-        got = store.failure_sweep(name, "take", token, OWNER_TTL_MS, args, [q for q, _ in jobs])
+        args: list[Any] = [len(raws), "".join(plan), *raws, *rewrites]
+        for queue, payloads in jobs.items():
+            args += [queue, len(payloads), *payloads]
+        got = store.failure_sweep(name, "take", token, OWNER_TTL_MS, args, list(jobs))
         if got == -2:
             raise SweepBusy(f"the sweep of the failure list {name!r} was taken over")
         if got == -1:

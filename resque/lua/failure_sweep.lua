@@ -6,9 +6,9 @@
 -- KEYS[1] the failure list   KEYS[2] its sweep list   KEYS[3] its sweep owner
 -- KEYS[4] queues (set)       KEYS[5..] queue:<name> of each job pushed (take)
 -- ARGV[1] "begin", "take", "restore" or "end"   ARGV[2] owner token   ARGV[3] owner TTL (ms)
--- take:    ARGV[4] n, the head records planned   ARGV[5] sha1 of them as read, each as "<len>:<bytes>"
---          ARGV[6] the plan, a letter per record: k keep, d drop, r rewrite
---          ARGV[7..] the rewritten records in order, then (queue name, payload) per job pushed
+-- take:    ARGV[4] n, the head records planned   ARGV[5] the plan, a letter per record:
+--          k keep, d drop, r rewrite   ARGV[6 .. 5+n] the n records as read
+--          then the rewritten records in order, then per KEYS[5..]: queue name, count, payloads
 -- restore: ARGV[4] how many records to move back at most
 -- Returns -2 when another run owns the sweep; begin: the sweep list's length (a dead run's
 -- leftovers, to restore first); take: n, or -1 when the head changed since it was read;
@@ -38,16 +38,14 @@ local head = redis.call("LRANGE", KEYS[1], 0, n - 1)
 if #head ~= n then
   return -1
 end
-local parts = {}
-for i, v in ipairs(head) do
-  parts[i] = #v .. ":" .. v
+for i = 1, n do
+  if head[i] ~= ARGV[5 + i] then
+    return -1
+  end
 end
-if redis.sha1hex(table.concat(parts)) ~= ARGV[5] then
-  return -1
-end
-local plan = ARGV[6]
+local plan = ARGV[5]
 local out = {}
-local next_arg = 7
+local next_arg = 6 + n
 for i = 1, n do
   local step = string.sub(plan, i, i)
   if step == "k" then
@@ -58,12 +56,13 @@ for i = 1, n do
   end
 end
 redis.call("LTRIM", KEYS[1], n, -1)
-for i = 1, #out, 1000 do
-  redis.call("RPUSH", KEYS[2], unpack(out, i, math.min(i + 999, #out)))
+if #out > 0 then
+  redis.call("RPUSH", KEYS[2], unpack(out))
 end
 for j = 5, #KEYS do
+  local count = tonumber(ARGV[next_arg + 1])
   redis.call("SADD", KEYS[4], ARGV[next_arg])
-  redis.call("RPUSH", KEYS[j], ARGV[next_arg + 1])
-  next_arg = next_arg + 2
+  redis.call("RPUSH", KEYS[j], unpack(ARGV, next_arg + 2, next_arg + 1 + count))
+  next_arg = next_arg + 2 + count
 end
 return n

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import falcon
 
@@ -227,33 +227,23 @@ class Failed(Page):
         if req.get_header("X-Requested-With") == "XMLHttpRequest":
             self.out.json(resp, result)
 
-    def _matching(self, list_name: str, cls: str | None, queue: str | None,
-                  order: str) -> Iterator[Failure]:
-        """Yield the records of a list that pass the filters, read in chunks."""
-        name = self._list(list_name, queue)
-        now = time.time()
-        backend = self.client.failure
-        for f in scan(backend, name, order):
-            if views.matches(views.failure_row(f, now), cls, queue):
-                found = whole(backend, f)
-                if found is not None:
-                    yield found
+    def _matching(self, cls: str | None, queue: str | None) -> Callable[[Failure], bool]:
+        """Return the test a record passes when it is shown under these filters."""
+        return lambda f: views.record_matches(f, cls, queue)
 
     def _retry_all(self, list_name: str, cls: str | None, queue: str | None) -> None:
         backend = self.client.failure
         if not (cls or queue or list_name):
             backend.requeue_all()
             return
-        for f in self._matching(list_name, cls, queue, "asc"):  # oldest first
-            backend.requeue(f)
+        backend.requeue_matching(self._matching(cls, queue), self._list(list_name, queue))
 
     def _clear(self, list_name: str, cls: str | None, queue: str | None) -> None:
         backend = self.client.failure
         if not (cls or queue):
             backend.clear(list_name or None)
             return
-        for f in self._matching(list_name, cls, queue, "desc"):  # removals shift later ones
-            backend.remove(f)
+        backend.remove_matching(self._matching(cls, queue), self._list(list_name, queue))
 
 
 def whole(backend: FailureBackend, f: Record) -> Failure | None:

@@ -274,6 +274,14 @@ def failure_row(f: Failure | CutFailure, now: float) -> dict[str, Any]:
     }
 
 
+def record_matches(f: Failure, class_name: str | None, queue: str | None) -> bool:
+    """Say whether a record's row would pass the filters (without building the row)."""
+    d = f.data
+    payload = d.get("payload")
+    job = {"class": display_class(payload)[0], "raw_class": job_class(payload)}
+    return matches({"job": job, "queue": _text(d.get("queue"))}, class_name, queue)
+
+
 def matches(row: dict[str, Any], class_name: str | None, queue: str | None) -> bool:
     """Say whether a failure row passes the class and job-queue filters."""
     if class_name is not None and class_name not in (row["job"]["class"], row["job"]["raw_class"]):
