@@ -68,6 +68,18 @@ def _best_effort(payload: Any) -> bytes:
         return repr(payload).encode("utf-8", "backslashreplace")
 
 
+def shown_bytes(raw: bytes) -> str:
+    """Return bytes as text a person can read: UTF-8 as is, the rest as escapes."""
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" if ord(c) < 256
+                   else f"\\u{ord(c):04x}" for c in text)
+
+
+def not_a_job(payload: Any) -> bool:
+    """Tell whether a failed payload was a queue element that is not a job."""
+    return not is_job(payload) or job_class(payload) == UNDECODABLE
+
+
 def retried(failure: Failure) -> bool:
     """Tell whether a record was retried (has ``retried_at``)."""
     return "retried_at" in failure.data
@@ -120,7 +132,7 @@ class Failure:
     @property
     def undecodable(self) -> bool:
         """Tell whether the failed queue element was not a job at all."""
-        return not is_job(self.payload) or self.job_class == UNDECODABLE
+        return not_a_job(self.payload)
 
     @property
     def original_bytes(self) -> bytes | None:
