@@ -197,16 +197,29 @@ class Failed(Page):
         redirect(req, back, keep if action in ("retry", "remove") else {"class": cls, "queue": queue})
 
     def _find(self, name: str, fields: dict[str, str]) -> Failure | None:
+        """Find the record a form names by id, near the index the page showed it at.
+
+        Records mostly move toward the head (others removed before them), so
+        at most ``SCAN_LIMIT`` records around that index, most of them
+        before it, are read; without an index the whole list is searched, a
+        window per Redis call.
+        """
         fid = fields.get("id", "")
         if not re.fullmatch(r"[0-9a-f]{6,40}", fid):
             raise falcon.HTTPBadRequest(title="Bad failure id",
                                         description="A failure id is a hex string.")
         index = fields.get("index", "")
-        if index.isdigit():
-            got = read(self.client.failure, name, int(index), 1)
-            if got and got[0].id.startswith(fid[:12]):
-                return whole(self.client.failure, got[0])
-        return self.client.failure.find(fid[:12], name)
+        if not index.isdigit():
+            return self.client.failure.find(fid[:12], name)
+        step = _CHUNK // 5
+        hi = int(index) + 1 + step
+        lo = max(0, hi - SCAN_LIMIT)
+        for top in range(hi, lo, -step):  # small reads: a record read for a page may be 6 KB
+            start = max(lo, top - step)
+            for f in reversed(read(self.client.failure, name, start, top - start)):
+                if f.id.startswith(fid[:12]):
+                    return whole(self.client.failure, f)
+        return None
 
     def _one(self, req: falcon.Request, resp: falcon.Response, action: str, name: str,
              fields: dict[str, str]) -> None:
