@@ -165,6 +165,21 @@ def test_the_key_browser_reads_windows_of_big_sets_hashes_and_strings(r, client)
     assert "Only the first 4 KB of 5.0 MB are shown" in text_of(web.get("/stats/keys/bigstring").text)
 
 
+def test_the_key_browser_cuts_huge_members_of_sets_hashes_and_sorted_sets(r, client):
+    huge = "m" * (8 * MB)
+    r.sadd("resque:hugeset", huge, "small")
+    r.hset("resque:hugehash", mapping={"field": huge, huge: "value"})
+    r.zadd("resque:hugezset", {huge: 1, "small": 2})
+    r.rpush("resque:hugelist", huge)
+    web = Web(create_app(client, user="", password=""))
+    web.get("/overview")
+    for key in ("hugeset", "hugehash", "hugezset", "hugelist"):
+        res, used = measured(r, lambda: web.get(f"/stats/keys/{key}"))
+        assert res.status_code == 200 and used < 100_000 and len(res.content) < 100_000, (key, used)
+        assert "m" * 4000 + "…" in res.text, key
+    assert "field: " in web.get("/stats/keys/hugehash").text
+
+
 @pytest.mark.parametrize("record, expected", [
     (b'{"queue":"q","run_at":"t","payload":{"class":"C","args":[1,"abc', {"queue": "q", "run_at": "t",
      "payload": {"class": "C", "args": [1, "abc…"]}}),

@@ -82,7 +82,7 @@ def not_a_job(payload: Any) -> bool:
 
 def retried(failure: Failure) -> bool:
     """Tell whether a record was retried (has ``retried_at``)."""
-    return "retried_at" in failure.data
+    return b'"retried_at"' in failure.raw and "retried_at" in failure.data
 
 
 def digest(raw: bytes) -> str:
