@@ -1,6 +1,7 @@
 """Bulk failure changes walk the list a window per Redis call and stay right under traffic."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -131,3 +132,17 @@ def test_multi_queue_clear_retried_sweeps_every_list(r, small_windows):
         backend.store.failure_push(f"{q}_failed", rec(2, queue=q), register=True)
     assert backend.clear_retried() == 2
     assert r.llen("resque:a_failed") == 1 and r.llen("resque:b_failed") == 1
+
+
+def test_retry_or_remove_of_a_moved_record_looks_near_its_index_only(r, backend):
+    records = [rec(i) for i in range(5000)]
+    r.rpush("resque:failed", *records)
+    store = backend.store
+    target = records[4500]
+    sha = hashlib.sha1(target).hexdigest()
+    assert store.failure_edit("failed", "remove", 10, sha) == -1  # far away: not searched for
+    assert r.llen("resque:failed") == 5000
+    assert store.failure_edit("failed", "remove", 4600, sha) == 4500  # others removed before it
+    r.rpush("resque:failed", target)  # now last, at 4999
+    assert store.failure_edit("failed", "remove", 4850, sha) == 4999  # pushed back a little
+    assert r.llen("resque:failed") == 4999
