@@ -146,3 +146,14 @@ def test_retry_or_remove_of_a_moved_record_looks_near_its_index_only(r, backend)
     r.rpush("resque:failed", target)  # now last, at 4999
     assert store.failure_edit("failed", "remove", 4850, sha) == 4999  # pushed back a little
     assert r.llen("resque:failed") == 4999
+
+
+def test_each_without_a_limit_reads_a_chunk_at_a_time_in_both_orders(r, backend, monkeypatch):
+    records = [rec(i, queue="a" if i % 2 else "b") for i in range(2500)]
+    r.rpush("resque:failed", *records)
+    sizes = reads(monkeypatch, backend.store)
+    assert [f.raw for f in backend.each(0, None, order="asc")] == records
+    assert [f.raw for f in backend.each(0, None)] == records[::-1]
+    assert [f.index for f in backend.each(2490, None)] == list(range(2499, 2489, -1))
+    assert max(sizes) <= 1000
+    assert [f.args for f in backend.each(10, 3, class_name="Job")] == [[12], [11], [10]]

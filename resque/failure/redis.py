@@ -1,6 +1,7 @@
 """Ruby's ``Failure::Redis`` and ``Failure::RedisMultiQueue`` backends."""
 from __future__ import annotations
 
+import itertools
 from typing import Callable, Iterator
 
 from ..keys import failed_at, failed_list_name
@@ -75,16 +76,32 @@ class RedisFailure(FailureBackend):
                 return
             start += _CHUNK
 
+    def _scan_back(self, name: str, lo: int = 0) -> Iterator[Failure]:
+        hi = self.store.failure_count(name)
+        while hi > lo:
+            start = max(lo, hi - _CHUNK)
+            chunk = self.store.failure_range(name, start, hi - start)
+            for i in range(len(chunk) - 1, -1, -1):
+                yield Failure(name, start + i, chunk[i])
+            hi = start
+
     def each(self, offset: int = 0, limit: int | None = None, queue: str | None = None,
              class_name: str | None = None, order: str = "desc") -> Iterator[Failure]:
-        """Yield failures of a window like Ruby: ``desc`` reverses within it."""
+        """Yield failures of a window like Ruby: ``desc`` reverses within it.
+
+        Without a limit the list is read a chunk at a time (from the tail
+        for ``desc``), never whole.
+        """
         name = (self._lists(queue) or [DEFAULT_LIST])[0]
+        if limit is None:
+            found = self._scan(name, offset) if order != "desc" else self._scan_back(name, offset)
+            yield from (f for f in found if class_name is None or f.job_class == class_name)
+            return
         if class_name is not None:
-            found = [f for f in self._scan(name, offset) if f.job_class == class_name]
-            window = found[:limit] if limit is not None else found
+            matching = (f for f in self._scan(name, offset) if f.job_class == class_name)
+            window = list(itertools.islice(matching, limit))
         else:
-            n = self.store.failure_count(name) - offset if limit is None else limit
-            window = self.all(offset, n, name)
+            window = self.all(offset, limit, name)
         yield from (reversed(window) if order == "desc" else window)
 
     def find(self, failure_id: str, queue: str | None = None) -> Failure | None:
