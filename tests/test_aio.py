@@ -219,6 +219,27 @@ def test_failure_counts_agree_with_the_sync_client(redis_url, registry, backend,
     assert got[:3] == (5, 1, 4)
 
 
+def test_info_and_workers_read_a_huge_job_record_cut_as_the_sync_client_does(redis_url, r, registry):
+    wid = "box:1:big"
+    r.sadd("resque:workers", wid)
+    r.set(f"resque:worker:{wid}", b'{"queue":"big","run_at":"2024-05-01T12:35:00Z","payload":'
+          b'{"class":"Huge","args":["' + b"x" * (5 * 2**20) + b'"]}}')
+    sync = Resque(redis_url, registry=registry)
+
+    async def read(c: resque.aio.Resque) -> tuple[Any, ...]:
+        before = int(r.info("stats")["total_net_output_bytes"])
+        info = await c.info()
+        cut = (await c.workers(job_bytes=512))[0]
+        return info, cut, int(r.info("stats")["total_net_output_bytes"]) - before
+
+    info, cut, sent = run(read, redis_url, registry=registry)
+    assert sent < 100_000, sent
+    assert info == sync.info()
+    want = sync.workers(job_bytes=512)[0]
+    assert (cut.job_cut, cut.job_size, cut.job) == (want.job_cut, want.job_size, want.job)
+    assert cut.job_cut and cut.job["payload"]["class"] == "Huge"
+
+
 def test_the_async_failure_api_takes_the_sync_backends_arguments():
     import inspect
 
