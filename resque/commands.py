@@ -46,6 +46,14 @@ def push_many(keys: Keys, queue: str, payloads: Sequence[bytes], chunk: int = 10
             *(("RPUSH", key, *payloads[i : i + chunk]) for i in range(0, len(payloads), chunk))]
 
 
+def failure_sweep(keys: Keys, list_name: str, mode: str, token: str, ttl_ms: int,
+                  args: Sequence[Any] = (), queues: Sequence[str] = ()) -> tuple[list[str], list[Any]]:
+    """Return the KEYS and ARGV of ``lua/failure_sweep.lua``."""
+    return ([keys.failed_list(list_name), keys.failed_sweep(list_name),
+             keys.failed_sweep_owner(list_name), keys.queues, *(keys.queue(q) for q in queues)],
+            [mode, token, ttl_ms, *args])
+
+
 def failure_edit(keys: Keys, list_name: str, action: str, index: int, digest: str,
                  record: bytes = b"", payload: bytes = b"",
                  queue: str = "") -> tuple[list[str], list[Any]]:

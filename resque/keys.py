@@ -76,6 +76,14 @@ class Keys:
         """Return a failure list key; ``name`` is ``failed`` or ``<queue>_failed``."""
         return self.prefix + name
 
+    def failed_sweep(self, name: str) -> str:
+        """Return where a sweep of a failure list keeps the records it walked."""
+        return self.prefix + name + ":sweep"
+
+    def failed_sweep_owner(self, name: str) -> str:
+        """Return the key naming the run that sweeps a failure list."""
+        return self.prefix + name + ":sweep:owner"
+
     @property
     def failed_queues(self) -> str:
         return self.prefix + "failed_queues"

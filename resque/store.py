@@ -83,6 +83,8 @@ class Store:
         self.keys = keys
         self._cycle: Script = client.register_script(script_source("cycle"))
         self._failure_edit: Script = client.register_script(script_source("failure_edit"))
+        self._failure_sweep: Script = client.register_script(script_source("failure_sweep"))
+        self._scan_cuts: Script = client.register_script(script_source("scan_cuts"))
         self._requeue_orphan: Script = client.register_script(script_source("requeue_orphan"))
         self._preview_range: Script = client.register_script(script_source("preview_range"))
         self._take_head: Script = client.register_script(script_source("take_head"))
@@ -388,6 +390,12 @@ class Store:
                                            record, payload, queue)
         return int(self._failure_edit(keys=keys, args=args))
 
+    def failure_sweep(self, list_name: str, mode: str, token: str, ttl_ms: int,
+                      args: Sequence[Any] = (), queues: Sequence[str] = ()) -> int:
+        """Run one step of a window-by-window sweep; see ``lua/failure_sweep.lua``."""
+        keys, argv = commands.failure_sweep(self.keys, list_name, mode, token, ttl_ms, args, queues)
+        return int(self._failure_sweep(keys=keys, args=argv))
+
     def failure_clear(self, list_name: str) -> int:
         return int(self.redis.delete(self.keys.failed_list(list_name)))
 
@@ -415,28 +423,29 @@ class Store:
                    cut: int = 4096) -> tuple[str, list[str], int | None]:
         """Return the TYPE, a window of values and the next cursor of one key.
 
-        Nothing is read whole: a string by GETRANGE, a list element cut to
-        ``cut`` bytes in Redis, sets and hashes by SSCAN/HSCAN from the
+        Nothing is read whole: a string by GETRANGE, a list element, a set
+        member, a hash field or value and a sorted set member each cut to
+        ``cut`` bytes in Redis (a cut one ends in ``…``, see
+        ``lua/scan_cuts.lua``); sets and hashes by SSCAN/HSCAN from the
         cursor ``start`` (the next cursor is returned, None at the end),
-        sorted sets by ZRANGE.
+        sorted sets by rank.
         """
         key = self.keys.key(name)
         kind = text(self.redis.type(key)) or "none"
-        end = start + count - 1
         cursor: int | None = None
-        items: list[Any] = []
+        items: list[str] = []
         if kind == "string":
-            items = [self.redis.getrange(key, 0, cut - 1)]
+            items = [text(self.redis.getrange(key, 0, cut - 1)) or ""]
         elif kind == "list":
-            items = [c.head for c in self.list_cuts(key, start, count, cut)]
-        elif kind == "zset":
-            items = self.redis.zrange(key, start, end)
-        elif kind == "set":
-            cursor, items = self.redis.sscan(key, start, count=count)
-        elif kind == "hash":
-            cursor, pairs = self.redis.hscan(key, start, count=count)
-            items = [f"{text(k)}: {text(v)}" for k, v in pairs.items()]
-        return kind, [text(i) or "" for i in items], (cursor or None) if cursor is not None else None
+            items = [(text(c.head) or "") + ("…" if not c.whole else "")
+                     for c in self.list_cuts(key, start, count, cut)]
+        elif kind in ("set", "hash", "zset"):
+            flat = self._scan_cuts(keys=[key], args=[kind, start, count, cut])
+            cuts = [(text(flat[i + 1]) or "") + ("…" if int(flat[i]) > cut else "")
+                    for i in range(1, len(flat), 2)]
+            items = [f"{k}: {v}" for k, v in zip(cuts[::2], cuts[1::2])] if kind == "hash" else cuts
+            cursor = None if kind == "zset" else int(flat[0])
+        return kind, items, cursor or None
 
     def web_secret(self, candidate: bytes) -> bytes:
         """Return the stored web secret, storing ``candidate`` first if there is none."""

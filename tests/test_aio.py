@@ -197,6 +197,59 @@ def test_failure_api_retries_and_removes_as_the_sync_backend_does(redis_url, r, 
     assert r.llen("aio:queue:mail") == 1
 
 
+@pytest.mark.parametrize("backend,cls", [("redis", RedisFailure),
+                                          ("redis_multi_queue", RedisMultiQueueFailure)])
+def test_failure_counts_agree_with_the_sync_client(redis_url, registry, backend, cls):
+    sync = Resque(redis_url, registry=registry, failure=cls)
+    for n in range(3):
+        _fail(sync, "mail", n)
+    _fail(sync, "urgent", "u")
+    try:
+        raise ValueError("other")
+    except ValueError as exc:
+        sync.failure.record(exc, "host:1:mail", "mail", {"class": "Other", "args": []})
+
+    async def counts(c: resque.aio.Resque) -> tuple[Any, ...]:
+        return (await c.failed_count(), await c.failures.count(class_name="Other"),
+                await c.failures.count(class_name="Mail::Deliver"), (await c.info())["failed"])
+
+    got = run(counts, redis_url, registry=registry, failure=backend)
+    assert got == (sync.failure.count(), sync.failure.count(class_name="Other"),
+                   sync.failure.count(class_name="Mail::Deliver"), sync.info()["failed"])
+    assert got[:3] == (5, 1, 4)
+
+
+def test_info_and_workers_read_a_huge_job_record_cut_as_the_sync_client_does(redis_url, r, registry):
+    wid = "box:1:big"
+    r.sadd("resque:workers", wid)
+    r.set(f"resque:worker:{wid}", b'{"queue":"big","run_at":"2024-05-01T12:35:00Z","payload":'
+          b'{"class":"Huge","args":["' + b"x" * (5 * 2**20) + b'"]}}')
+    sync = Resque(redis_url, registry=registry)
+
+    async def read(c: resque.aio.Resque) -> tuple[Any, ...]:
+        before = int(r.info("stats")["total_net_output_bytes"])
+        info = await c.info()
+        cut = (await c.workers(job_bytes=512))[0]
+        return info, cut, int(r.info("stats")["total_net_output_bytes"]) - before
+
+    info, cut, sent = run(read, redis_url, registry=registry)
+    assert sent < 100_000, sent
+    assert info == sync.info()
+    want = sync.workers(job_bytes=512)[0]
+    assert (cut.job_cut, cut.job_size, cut.job) == (want.job_cut, want.job_size, want.job)
+    assert cut.job_cut and cut.job["payload"]["class"] == "Huge"
+
+
+def test_the_async_failure_api_takes_the_sync_backends_arguments():
+    import inspect
+
+    from resque.aio.failures import AsyncFailures
+    for name, method in inspect.getmembers(AsyncFailures, inspect.isfunction):
+        if not name.startswith("_"):
+            params = list(inspect.signature(method).parameters)
+            assert params == list(inspect.signature(getattr(RedisFailure, name)).parameters), name
+
+
 def test_async_client_reads_urls_ruby_addresses_and_the_environment(monkeypatch, registry):
     server = RedisServer(tcp=True, aof=False).start()
     try:

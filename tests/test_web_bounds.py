@@ -125,6 +125,22 @@ def test_a_filtered_failed_page_reads_a_bounded_window_of_a_million(million):
         assert res.status_code == 200 and len(res.content) < PAGE_LIMIT and used < 200_000, path
 
 
+def test_retry_and_remove_by_id_read_near_the_index_not_the_whole_million(million):
+    r = million
+    web = Web(create_app(Resque(r, registry=Registry()), user="", password=""))
+    res = web.get("/failed", params={"class": "Rare", "scan": 4000})
+    rare = form_fields(res.text, "retry")[0]
+    assert int(rare["index"]) == 995_999
+    moved = dict(rare, index=str(995_999 + 50))  # the page's index is a little off
+    res, used = measured(r, lambda: web.post("/failed", moved))
+    assert res.status_code == 303 and used < 1_000_000, used
+    assert json.loads(r.lindex("resque:failed", 995_999))["retried_at"]
+    gone = dict(rare, action="remove", id="abcdef123456", index="500000")
+    res, used = measured(r, lambda: web.post("/failed", gone))
+    assert res.status_code == 404 and used < 1_000_000, used  # the whole list is 200 MB
+    assert r.llen("resque:failed") == 1_000_000
+
+
 def test_the_key_browser_reads_windows_of_big_sets_hashes_and_strings(r, client):
     members = [f"member-{i:06d}" for i in range(100_000)]
     with r.pipeline(transaction=False) as pipe:
@@ -147,6 +163,21 @@ def test_the_key_browser_reads_windows_of_big_sets_hashes_and_strings(r, client)
     more = set(re.findall(r"member-\d{6}", res.text))
     assert more and not more <= seen
     assert "Only the first 4 KB of 5.0 MB are shown" in text_of(web.get("/stats/keys/bigstring").text)
+
+
+def test_the_key_browser_cuts_huge_members_of_sets_hashes_and_sorted_sets(r, client):
+    huge = "m" * (8 * MB)
+    r.sadd("resque:hugeset", huge, "small")
+    r.hset("resque:hugehash", mapping={"field": huge, huge: "value"})
+    r.zadd("resque:hugezset", {huge: 1, "small": 2})
+    r.rpush("resque:hugelist", huge)
+    web = Web(create_app(client, user="", password=""))
+    web.get("/overview")
+    for key in ("hugeset", "hugehash", "hugezset", "hugelist"):
+        res, used = measured(r, lambda: web.get(f"/stats/keys/{key}"))
+        assert res.status_code == 200 and used < 100_000 and len(res.content) < 100_000, (key, used)
+        assert "m" * 4000 + "…" in res.text, key
+    assert "field: " in web.get("/stats/keys/hugehash").text
 
 
 @pytest.mark.parametrize("record, expected", [

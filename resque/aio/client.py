@@ -16,6 +16,7 @@ import redis
 import redis.asyncio
 
 from .._accel import decode_payload, encode_payload
+from ..client import _decode_cut as decode_job_cut
 from ..client import (WorkerInfo, client_hooks, decode_record, info_fields, job_spec,
                       loads_or_text, vetoed, worker_infos, writing)
 from ..errors import ConfigurationError, JobNotAllowed
@@ -247,18 +248,25 @@ class Resque:
         raw = await (await self._ready()).pop(queue)
         return None if raw is None else Job(queue, decode_payload(raw), raw, registry=self.registry)
 
-    async def workers(self) -> list[WorkerInfo]:
-        """Return every registered worker, sorted by id."""
+    async def workers(self, job_bytes: int | None = None) -> list[WorkerInfo]:
+        """Return every registered worker, sorted by id.
+
+        With ``job_bytes`` each job record is read only that far (Redis cuts
+        it), as the sync client's ``workers(job_bytes=...)``.
+        """
         store = await self._ready()
         ids = sorted(await store.worker_ids())
-        return worker_infos(ids, [(decode_record(raw), len(raw or b""), False)
-                                  for raw in await store.worker_jobs(ids)])
+        if job_bytes is None:
+            return worker_infos(ids, [(decode_record(raw), len(raw or b""), False)
+                                      for raw in await store.worker_jobs(ids)])
+        return worker_infos(ids, [(decode_job_cut(c), c.size if c else 0, bool(c and not c.whole))
+                                  for c in await store.worker_job_cuts(ids, job_bytes)])
 
     async def info(self) -> dict[str, Any]:
         """Return Ruby's ``Resque.info`` fields (a corrupt counter as its text)."""
         store = await self._ready()
         sizes = await store.queue_sizes()
-        workers = await self.workers()
+        workers = await self.workers(job_bytes=512)  # enough to see a job; never a huge one whole
         return info_fields(sizes, await store.stat_value("processed"), workers,
                            await store.failure_count("failed"), self.redis_id)
 

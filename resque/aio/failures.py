@@ -33,9 +33,18 @@ class AsyncFailures:
             return [queue]
         return await self.queues()
 
-    async def count(self, queue: str | None = None) -> int:
-        """Return how many records a list (default: every list) holds."""
-        return sum([await self.store.failure_count(n) for n in await self._lists(queue)])
+    async def count(self, queue: str | None = None, class_name: str | None = None) -> int:
+        """Return how many records a list (default: every list) holds, of one class if given.
+
+        Counting a class reads the lists a window at a time, as the sync backend does.
+        """
+        lists = await self._lists(queue)
+        if class_name is None:
+            return sum([await self.store.failure_count(n) for n in lists])
+        found = 0
+        for name in lists:
+            found += sum([1 async for f in self._scan(name) if f.job_class == class_name])
+        return found
 
     async def all(self, offset: int = 0, limit: int = 1, queue: str | None = None) -> list[Failure]:
         """Return up to ``limit`` records from ``offset``, oldest first."""

@@ -17,6 +17,7 @@ import redis.asyncio
 from .. import commands
 from ..commands import Command, pack_transaction, script_source
 from ..keys import Keys
+from ..preview import Cut
 from ..store import Corrupt, number, text
 
 if sys.version_info >= (3, 11):
@@ -128,6 +129,21 @@ class AsyncStore:
         if not worker_ids:
             return []
         return list(await self.redis.mget([self.keys.worker(w) for w in worker_ids]))
+
+    async def worker_job_cuts(self, worker_ids: Sequence[str], head: int) -> list[Cut | None]:
+        """Return each worker's job record cut to ``head`` bytes (GETRANGE), or None."""
+        if not worker_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for w in worker_ids:
+                pipe.strlen(self.keys.worker(w))
+                pipe.getrange(self.keys.worker(w), 0, head - 1)
+            replies = await pipe.execute(raise_on_error=False)
+        out: list[Cut | None] = []
+        for size, part in zip(replies[::2], replies[1::2]):
+            ok = isinstance(size, int) and size > 0 and isinstance(part, bytes)
+            out.append(Cut(size, part) if ok else None)
+        return out
 
     async def stat_value(self, name: str) -> int | Corrupt:
         """Return a counter, or its stored text as ``Corrupt`` if it is not a number."""

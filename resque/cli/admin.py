@@ -12,6 +12,7 @@ import redis
 from .. import extensions
 from ..client import Resque, WorkerInfo
 from ..failure import Failure, FailureBackend
+from ..failure.base import shown_bytes
 from ..payload import job_args, job_class
 from ..prune import local_worker_pids
 from ..worker import prune_dead_workers
@@ -167,8 +168,14 @@ def failure_json(f: Failure) -> dict[str, Any]:
         "id": f.id, "list": f.list_name, "queue": f.queue, "class": f.job_class, "args": f.args,
         "payload": f.payload, "failed_at": d.get("failed_at"), "exception": d.get("exception"),
         "error": d.get("error"), "backtrace": d.get("backtrace") or [], "worker": d.get("worker"),
-        "retried_at": d.get("retried_at"),
+        "retried_at": d.get("retried_at"), "not_a_job": f.undecodable,
+        "original": shown_bytes(f.retry_payload) if f.undecodable else None,
     }
+
+
+def class_label(f: Failure) -> str | None:
+    """Return the class to list for a failure; an element that was no job says so."""
+    return "(not a job)" if f.undecodable else f.job_class
 
 
 def select_failures(backend: FailureBackend, queue: str | None, class_name: str | None,
@@ -209,7 +216,7 @@ def failed_list(client: Resque, queue: str | None, class_name: str | None, start
     found = select_failures(client.failure, queue, class_name, start, count)
     extra = plugin_columns(client, found)
     shown = {k: v for k, v in extra.items() if any(v)}  # a column with nothing to say is left out
-    rows = [(f.id, f.data.get("failed_at"), f.queue, f.job_class, f.data.get("exception"),
+    rows = [(f.id, f.data.get("failed_at"), f.queue, class_label(f), f.data.get("exception"),
              f.data.get("error"), "yes" if "retried_at" in f.data else "",
              *(values[i] for values in shown.values())) for i, f in enumerate(found)]
     data = [dict(failure_json(f), **{k: v[i] for k, v in extra.items()}) for i, f in enumerate(found)]
@@ -237,10 +244,13 @@ def plugin_columns(client: Resque, found: list[Failure]) -> dict[str, list[str]]
 def failed_show(client: Resque, failure_id: str, as_json: bool) -> None:
     """Show one failed job in full, with its backtrace."""
     data = failure_json(find_failure(client, failure_id))
-    fields = [k for k in ("id", "list", "queue", "class", "args", "failed_at", "exception",
-                          "error", "worker", "retried_at") if data[k] is not None]
+    shown = ("id", "list", "queue", "original", "failed_at", "exception", "error", "worker",
+             "retried_at") if data["not_a_job"] else ("id", "list", "queue", "class", "args",
+             "failed_at", "exception", "error", "worker", "retried_at")
+    fields = [k for k in shown if data[k] is not None]
+    human = dict(data, original=f"(not a job) {data['original']}")
     show(as_json, data, lambda: "\n".join(
-        [table(None, [(k + ":", data[k]) for k in fields], 1000), "backtrace:"]
+        [table(None, [(k + ":", human[k]) for k in fields], 1000), "backtrace:"]
         + ["  " + printable(line) for line in data["backtrace"]]))
 
 

@@ -185,7 +185,21 @@ def work(ctx: click.Context, /, queues: str | None, background: bool | None, pid
     with daemon.pidfile:
         if ready is not None:
             ready()
-        worker.work()
+        try:
+            worker.work()
+        finally:
+            ignore_late_signals()
+
+
+def ignore_late_signals() -> None:
+    """Ignore the worker's control signals once it has stopped.
+
+    At interpreter shutdown Python puts its handlers back to the defaults,
+    which end the process (USR1, USR2) or dump core (QUIT); a signal sent to
+    a worker that is already on its way out must not turn exit 0 into that.
+    """
+    for sig in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _ping(client: Any) -> None:

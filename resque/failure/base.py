@@ -7,7 +7,8 @@ import os
 import re
 import traceback
 from dataclasses import dataclass
-from typing import Any, Iterator
+from functools import cached_property
+from typing import Any, Callable, Iterator
 
 from .._compat import dumps, loads
 from ..errors import exception_name
@@ -67,6 +68,23 @@ def _best_effort(payload: Any) -> bytes:
         return repr(payload).encode("utf-8", "backslashreplace")
 
 
+def shown_bytes(raw: bytes) -> str:
+    """Return bytes as text a person can read: UTF-8 as is, the rest as escapes."""
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" if ord(c) < 256
+                   else f"\\u{ord(c):04x}" for c in text)
+
+
+def not_a_job(payload: Any) -> bool:
+    """Tell whether a failed payload was a queue element that is not a job."""
+    return not is_job(payload) or job_class(payload) == UNDECODABLE
+
+
+def retried(failure: Failure) -> bool:
+    """Tell whether a record was retried (has ``retried_at``)."""
+    return b'"retried_at"' in failure.raw and "retried_at" in failure.data
+
+
 def digest(raw: bytes) -> str:
     """Return the stable id of a record: the SHA-1 of its bytes."""
     return hashlib.sha1(raw).hexdigest()
@@ -85,8 +103,9 @@ class Failure:
         """A short id that survives other records being added or removed."""
         return digest(self.raw)[:12]
 
-    @property
+    @cached_property
     def data(self) -> dict[str, Any]:
+        """The record's fields (decoded once; do not change them)."""
         try:
             value = loads(self.raw)
         except ValueError:
@@ -113,7 +132,7 @@ class Failure:
     @property
     def undecodable(self) -> bool:
         """Tell whether the failed queue element was not a job at all."""
-        return not is_job(self.payload) or self.job_class == UNDECODABLE
+        return not_a_job(self.payload)
 
     @property
     def original_bytes(self) -> bytes | None:
@@ -142,9 +161,7 @@ class Failure:
                 return body[:-1] + member
             if _RETRIED.search(body):
                 return _RETRIED.sub(lambda _: member, body, count=1)
-        data = self.data
-        data["retried_at"] = stamp
-        return dumps(data)
+        return dumps({**self.data, "retried_at": stamp})
 
 
 class FailureBackend:
@@ -209,12 +226,19 @@ class FailureBackend:
     def remove_queue(self, job_queue: str) -> int:
         return 0
 
+    def requeue_matching(self, keep: Callable[[Failure], bool], queue: str | None = None) -> int:
+        """Retry every record of a list (default: the first) that ``keep`` accepts."""
+        found = [f for f in self.each(0, None, queue=queue, order="asc") if keep(f)]
+        return sum(self.requeue(f) is not None for f in found)
+
+    def remove_matching(self, keep: Callable[[Failure], bool], queue: str | None = None) -> int:
+        """Remove every record of a list (default: the first) that ``keep`` accepts."""
+        found = [f for f in self.each(0, None, queue=queue) if keep(f)]  # newest first
+        return sum(1 for f in found if self.remove(f))
+
     def clear_retried(self) -> int:
-        removed = 0
-        for failure in list(self.each(0, None)):
-            if "retried_at" in failure.data and self.remove(failure):
-                removed += 1
-        return removed
+        names: list[str | None] = [*self.queues()] or [None]
+        return sum(self.remove_matching(retried, name) for name in names)
 
     def url(self) -> str | None:
         return None

@@ -1,7 +1,7 @@
 """Ruby's ``Failure::Multiple``: save to several backends, read from the first."""
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from .base import Failure, FailureBackend
 
@@ -48,6 +48,9 @@ class MultipleFailure(FailureBackend):
 
     def requeue(self, failure: Failure | int | str, queue: str | None = None) -> str | None:
         return self.first.requeue(failure, queue)
+
+    def requeue_matching(self, keep: Callable[[Failure], bool], queue: str | None = None) -> int:
+        return self.first.requeue_matching(keep, queue)
 
     def requeue_all(self) -> int:
         return self.first.requeue_all()

@@ -1,11 +1,13 @@
 """Ruby's ``Failure::Redis`` and ``Failure::RedisMultiQueue`` backends."""
 from __future__ import annotations
 
-from typing import Iterator
+import itertools
+from typing import Callable, Iterator
 
 from ..keys import failed_at, failed_list_name
 from ..store import Store
-from .base import Failure, FailureBackend, digest
+from .base import Failure, FailureBackend, digest, retried
+from .sweep import DROP, Step, sweep
 
 DEFAULT_LIST = "failed"
 _CHUNK = 1000
@@ -74,16 +76,32 @@ class RedisFailure(FailureBackend):
                 return
             start += _CHUNK
 
+    def _scan_back(self, name: str, lo: int = 0) -> Iterator[Failure]:
+        hi = self.store.failure_count(name)
+        while hi > lo:
+            start = max(lo, hi - _CHUNK)
+            chunk = self.store.failure_range(name, start, hi - start)
+            for i in range(len(chunk) - 1, -1, -1):
+                yield Failure(name, start + i, chunk[i])
+            hi = start
+
     def each(self, offset: int = 0, limit: int | None = None, queue: str | None = None,
              class_name: str | None = None, order: str = "desc") -> Iterator[Failure]:
-        """Yield failures of a window like Ruby: ``desc`` reverses within it."""
+        """Yield failures of a window like Ruby: ``desc`` reverses within it.
+
+        Without a limit the list is read a chunk at a time (from the tail
+        for ``desc``), never whole.
+        """
         name = (self._lists(queue) or [DEFAULT_LIST])[0]
+        if limit is None:
+            found = self._scan(name, offset) if order != "desc" else self._scan_back(name, offset)
+            yield from (f for f in found if class_name is None or f.job_class == class_name)
+            return
         if class_name is not None:
-            found = [f for f in self._scan(name, offset) if f.job_class == class_name]
-            window = found[:limit] if limit is not None else found
+            matching = (f for f in self._scan(name, offset) if f.job_class == class_name)
+            window = list(itertools.islice(matching, limit))
         else:
-            n = self.store.failure_count(name) - offset if limit is None else limit
-            window = self.all(offset, n, name)
+            window = self.all(offset, limit, name)
         yield from (reversed(window) if order == "desc" else window)
 
     def find(self, failure_id: str, queue: str | None = None) -> Failure | None:
@@ -126,16 +144,12 @@ class RedisFailure(FailureBackend):
     def clear(self, queue: str | None = None) -> int:
         return sum(self.store.failure_clear(n) for n in self._lists(queue))
 
-    def _requeue_where(self, lists: list[str], queue: str | None = None, class_name: str | None = None) -> int:
-        done = 0
-        for name in lists:
-            for f in list(self._scan(name)):
-                if queue is not None and f.queue != queue:
-                    continue
-                if class_name is not None and f.job_class != class_name:
-                    continue
-                done += self.requeue(f) is not None
-        return done
+    def _requeue_where(self, lists: list[str], queue: str | None = None,
+                       class_name: str | None = None) -> int:
+        def keep(f: Failure) -> bool:
+            return (queue is None or f.queue == queue) and \
+                (class_name is None or f.job_class == class_name)
+        return sum(self.requeue_matching(keep, name) for name in lists)
 
     def requeue_all(self) -> int:
         return self._requeue_where(self.queues())
@@ -151,11 +165,25 @@ class RedisFailure(FailureBackend):
     def remove_queue(self, job_queue: str) -> int:
         if self.multi_queue:
             return self.clear(failed_list_name(job_queue))
-        removed = 0
-        for f in list(self._scan(DEFAULT_LIST)):
-            if f.queue == job_queue and self.remove(f):
-                removed += 1
-        return removed
+        return self.remove_matching(lambda f: f.queue == job_queue, DEFAULT_LIST)
+
+    def requeue_matching(self, keep: Callable[[Failure], bool], queue: str | None = None) -> int:
+        """Retry the records ``keep`` accepts, a window per Redis call (see ``sweep``)."""
+        def decide(f: Failure) -> Step:
+            if not keep(f):
+                return None
+            _, record, payload, job_queue = retry_edit(f, self.multi_queue)
+            return record, payload, job_queue
+        return sum(sweep(self.store, name, decide) for name in self._lists(queue)[:1])
+
+    def remove_matching(self, keep: Callable[[Failure], bool], queue: str | None = None) -> int:
+        """Remove the records ``keep`` accepts, a window per Redis call (see ``sweep``)."""
+        return sum(sweep(self.store, name, lambda f: DROP if keep(f) else None)
+                   for name in self._lists(queue)[:1])
+
+    def clear_retried(self) -> int:
+        """Remove every record marked ``retried_at``, a window per Redis call."""
+        return sum(self.remove_matching(retried, name) for name in self.queues())
 
 
 class RedisMultiQueueFailure(RedisFailure):

@@ -1,4 +1,5 @@
--- Retry or remove one failure record, found by content even if the list moved.
+-- Retry or remove one failure record, found by content even if it moved a little
+-- (up to 2000 places toward the head or 200 toward the tail of the index given).
 -- KEYS[1] the failure list   KEYS[2] queues (set)   KEYS[3] queue:<name> (retry only)
 -- ARGV[1] "retry" or "remove"
 -- ARGV[2] expected index     ARGV[3] sha1 hex (or a prefix of it) of the record
@@ -10,15 +11,13 @@ local function matches(v)
   return v and string.sub(redis.sha1hex(v), 1, #want) == want
 end
 if not (idx and idx >= 0 and matches(redis.call("LINDEX", KEYS[1], idx))) then
+  -- moved: look near where it was (records move toward the head as others go),
+  -- never through the whole list, which could hold millions
+  local from = math.max(0, (idx or 0) - 2000)
+  local chunk = redis.call("LRANGE", KEYS[1], from, (idx or 0) + 200)
   idx = -1
-  local n = redis.call("LLEN", KEYS[1])
-  local step = 1000
-  for start = 0, n - 1, step do
-    local chunk = redis.call("LRANGE", KEYS[1], start, start + step - 1)
-    for j, v in ipairs(chunk) do
-      if matches(v) then idx = start + j - 1; break end
-    end
-    if idx >= 0 then break end
+  for j, v in ipairs(chunk) do
+    if matches(v) then idx = from + j - 1; break end
   end
   if idx < 0 then return -1 end
 end

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import falcon
 
@@ -197,16 +197,29 @@ class Failed(Page):
         redirect(req, back, keep if action in ("retry", "remove") else {"class": cls, "queue": queue})
 
     def _find(self, name: str, fields: dict[str, str]) -> Failure | None:
+        """Find the record a form names by id, near the index the page showed it at.
+
+        Records mostly move toward the head (others removed before them), so
+        at most ``SCAN_LIMIT`` records around that index, most of them
+        before it, are read; without an index the whole list is searched, a
+        window per Redis call.
+        """
         fid = fields.get("id", "")
         if not re.fullmatch(r"[0-9a-f]{6,40}", fid):
             raise falcon.HTTPBadRequest(title="Bad failure id",
                                         description="A failure id is a hex string.")
         index = fields.get("index", "")
-        if index.isdigit():
-            got = read(self.client.failure, name, int(index), 1)
-            if got and got[0].id.startswith(fid[:12]):
-                return whole(self.client.failure, got[0])
-        return self.client.failure.find(fid[:12], name)
+        if not index.isdigit():
+            return self.client.failure.find(fid[:12], name)
+        step = _CHUNK // 5
+        hi = int(index) + 1 + step
+        lo = max(0, hi - SCAN_LIMIT)
+        for top in range(hi, lo, -step):  # small reads: a record read for a page may be 6 KB
+            start = max(lo, top - step)
+            for f in reversed(read(self.client.failure, name, start, top - start)):
+                if f.id.startswith(fid[:12]):
+                    return whole(self.client.failure, f)
+        return None
 
     def _one(self, req: falcon.Request, resp: falcon.Response, action: str, name: str,
              fields: dict[str, str]) -> None:
@@ -227,33 +240,23 @@ class Failed(Page):
         if req.get_header("X-Requested-With") == "XMLHttpRequest":
             self.out.json(resp, result)
 
-    def _matching(self, list_name: str, cls: str | None, queue: str | None,
-                  order: str) -> Iterator[Failure]:
-        """Yield the records of a list that pass the filters, read in chunks."""
-        name = self._list(list_name, queue)
-        now = time.time()
-        backend = self.client.failure
-        for f in scan(backend, name, order):
-            if views.matches(views.failure_row(f, now), cls, queue):
-                found = whole(backend, f)
-                if found is not None:
-                    yield found
+    def _matching(self, cls: str | None, queue: str | None) -> Callable[[Failure], bool]:
+        """Return the test a record passes when it is shown under these filters."""
+        return lambda f: views.record_matches(f, cls, queue)
 
     def _retry_all(self, list_name: str, cls: str | None, queue: str | None) -> None:
         backend = self.client.failure
         if not (cls or queue or list_name):
             backend.requeue_all()
             return
-        for f in self._matching(list_name, cls, queue, "asc"):  # oldest first
-            backend.requeue(f)
+        backend.requeue_matching(self._matching(cls, queue), self._list(list_name, queue))
 
     def _clear(self, list_name: str, cls: str | None, queue: str | None) -> None:
         backend = self.client.failure
         if not (cls or queue):
             backend.clear(list_name or None)
             return
-        for f in self._matching(list_name, cls, queue, "desc"):  # removals shift later ones
-            backend.remove(f)
+        backend.remove_matching(self._matching(cls, queue), self._list(list_name, queue))
 
 
 def whole(backend: FailureBackend, f: Record) -> Failure | None:

@@ -14,9 +14,9 @@ from typing import Any
 from .._compat import dumps
 from ..client import Resque, WorkerInfo
 from ..failure import Failure, FailureBackend, MultipleFailure, RedisFailure
-from ..failure.base import digest
+from ..failure.base import digest, not_a_job, shown_bytes
 from ..keys import parse_time
-from ..payload import job_args, job_class
+from ..payload import job_args, job_class, retry_bytes
 from ..preview import Cut, decode_cut
 from ..store import Corrupt, Store
 
@@ -79,12 +79,14 @@ def since(stamp: Any, now: float) -> float | None:
 def job_view(payload: Any, size: int = 0, cut: bool = False) -> dict[str, Any]:
     """Describe a payload: shown class, raw class, arguments, and if it was cut."""
     name, via = display_class(payload)
+    odd = not_a_job(payload)
     return {
         "class": name,
         "via_activejob": via,
         "raw_class": job_class(payload),
         "args": job_args(payload) if isinstance(payload, dict) else [payload],
         "size": size, "cut": cut,
+        "not_a_job": odd, "original": shown_bytes(retry_bytes(payload)) if odd else None,
     }
 
 
@@ -272,6 +274,14 @@ def failure_row(f: Failure | CutFailure, now: float) -> dict[str, Any]:
         "exception": _text(d.get("exception")), "error": _text(d.get("error")),
         "backtrace": [_text(x) for x in trace],
     }
+
+
+def record_matches(f: Failure, class_name: str | None, queue: str | None) -> bool:
+    """Say whether a record's row would pass the filters (without building the row)."""
+    d = f.data
+    payload = d.get("payload")
+    job = {"class": display_class(payload)[0], "raw_class": job_class(payload)}
+    return matches({"job": job, "queue": _text(d.get("queue"))}, class_name, queue)
 
 
 def matches(row: dict[str, Any], class_name: str | None, queue: str | None) -> bool:
