@@ -204,6 +204,14 @@ def test_failed_clear_all_or_one_queue(cli, r, four):
     assert r.exists("resque:failed") == 0
 
 
+def test_failed_clear_retried_deletes_only_retried_records(cli, four):
+    cli("failed", "retry", four[1])
+    cli("failed", "retry", four[3])
+    assert as_json(cli("failed", "clear", "--retried", "--json")) == {"cleared": 2}
+    assert [f["id"] for f in listed(cli)] == [four[0], four[2]]
+    assert "give either --queue or --retried" in cli("failed", "clear", "--retried", "-q", "x", code=2).output
+
+
 def test_failed_commands_span_lists_of_the_multi_queue_backend(cli, redis_url, r, monkeypatch):
     monkeypatch.setenv("FAILURE_BACKEND", "redis_multi_queue")
     from resque import Resque

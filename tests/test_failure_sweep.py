@@ -5,11 +5,15 @@ import hashlib
 import json
 
 import pytest
+from click.testing import CliRunner
 
-from resque import Resque
+from resque import Registry, Resque
+from resque.cli import main
 from resque.failure import RedisFailure, RedisMultiQueueFailure
 from resque.failure import sweep as sweep_mod
 from resque.failure.base import Failure
+from resque.web import create_app
+from tests.web_helpers import Web, text_of
 
 WINDOW = 5
 
@@ -157,3 +161,33 @@ def test_each_without_a_limit_reads_a_chunk_at_a_time_in_both_orders(r, backend,
     assert [f.index for f in backend.each(2490, None)] == list(range(2499, 2489, -1))
     assert max(sizes) <= 1000
     assert [f.args for f in backend.each(10, 3, class_name="Job")] == [[12], [11], [10]]
+
+
+def left_aside_by_a_dead_sweep(r, store, records):
+    """Leave the first window of ``records`` in the sweep list, as a killed sweep does."""
+    r.rpush("resque:failed", *records)
+    store.failure_sweep("failed", "begin", "dead", 60_000)
+    store.failure_sweep("failed", "take", "dead", 60_000, [WINDOW, "k" * WINDOW, *records[:WINDOW]])
+    assert r.llen("resque:failed") == len(records) - WINDOW
+
+
+def test_readers_put_back_what_a_dead_sweep_left_aside_but_never_a_live_ones(
+        r, backend, monkeypatch, redis_url):
+
+    records = [rec(i) for i in range(12)]
+    left_aside_by_a_dead_sweep(r, backend.store, records)
+    backend.recover()  # the sweep still owns the list: it is running, not dead
+    assert r.llen("resque:failed:sweep") == WINDOW
+    r.delete("resque:failed:sweep:owner")  # its owner's TTL ran out: it died
+    page = Web(create_app(Resque(r, registry=Registry()), user="", password="")).get("/failed")
+    assert "Showing 1–12 of 12 failures" in text_of(page.text)
+    assert r.lrange("resque:failed", 0, -1) == records and not r.exists("resque:failed:sweep")
+
+    r.delete("resque:failed")
+    left_aside_by_a_dead_sweep(r, backend.store, [rec(i) for i in range(100, 112)])
+    r.delete("resque:failed:sweep:owner")
+    monkeypatch.delenv("FAILURE_BACKEND", raising=False)
+    out = CliRunner().invoke(main, ["-r", redis_url, "failed", "list", "--count", "100", "--json"],
+                             catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert len(json.loads(out.stdout)) == 12 and not r.exists("resque:failed:sweep")

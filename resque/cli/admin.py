@@ -213,6 +213,7 @@ def failed() -> None:
 def failed_list(client: Resque, queue: str | None, class_name: str | None, start: int,
                 count: int, as_json: bool) -> None:
     """List failed jobs, oldest first (plugins may add columns, e.g. RETRY)."""
+    client.failure.recover()  # records an interrupted bulk change left aside come back first
     found = select_failures(client.failure, queue, class_name, start, count)
     extra = plugin_columns(client, found)
     shown = {k: v for k, v in extra.items() if any(v)}  # a column with nothing to say is left out
@@ -299,12 +300,17 @@ def failed_remove(client: Resque, failure_id: str, as_json: bool) -> None:
 
 @failed.command("clear")
 @click.option("-q", "--queue", help="Only failures of jobs from this queue.")
+@click.option("--retried", is_flag=True, help="Only records already retried (as the web UI's Clear retried).")
 @json_option
 @admin_client
-def failed_clear(client: Resque, queue: str | None, as_json: bool) -> None:
-    """Delete every failed job record (or those of one queue)."""
+def failed_clear(client: Resque, queue: str | None, retried: bool, as_json: bool) -> None:
+    """Delete every failed job record (or those of one queue, or those retried)."""
     backend = client.failure
-    if queue:
+    if retried and queue:
+        raise click.UsageError("give either --queue or --retried")
+    if retried:
+        n = backend.clear_retried()
+    elif queue:
         n = backend.remove_queue(queue)
     else:
         n = backend.count()

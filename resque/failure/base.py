@@ -236,6 +236,9 @@ class FailureBackend:
         found = [f for f in self.each(0, None, queue=queue) if keep(f)]  # newest first
         return sum(1 for f in found if self.remove(f))
 
+    def recover(self, queue: str | None = None) -> None:
+        """Undo what an interrupted bulk change left half done (default: nothing to undo)."""
+
     def clear_retried(self) -> int:
         names: list[str | None] = [*self.queues()] or [None]
         return sum(self.remove_matching(retried, name) for name in names)

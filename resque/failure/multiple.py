@@ -55,6 +55,9 @@ class MultipleFailure(FailureBackend):
     def requeue_all(self) -> int:
         return self.first.requeue_all()
 
+    def recover(self, queue: str | None = None) -> None:
+        self.first.recover(queue)
+
     def requeue_queue(self, job_queue: str) -> int:
         return self.first.requeue_queue(job_queue)
 

@@ -7,7 +7,7 @@ from typing import Callable, Iterator
 from ..keys import failed_at, failed_list_name
 from ..store import Store
 from .base import Failure, FailureBackend, digest, retried
-from .sweep import DROP, Step, sweep
+from .sweep import DROP, Step, recover, sweep
 
 DEFAULT_LIST = "failed"
 _CHUNK = 1000
@@ -180,6 +180,11 @@ class RedisFailure(FailureBackend):
         """Remove the records ``keep`` accepts, a window per Redis call (see ``sweep``)."""
         return sum(sweep(self.store, name, lambda f: DROP if keep(f) else None)
                    for name in self._lists(queue)[:1])
+
+    def recover(self, queue: str | None = None) -> None:
+        """Put back records a dead bulk change left aside in a list's sweep list."""
+        for name in self._lists(queue):
+            recover(self.store, name)
 
     def clear_retried(self) -> int:
         """Remove every record marked ``retried_at``, a window per Redis call."""

@@ -9,7 +9,8 @@ caller holds one window in memory, and failures pushed meanwhile stay
 behind the older records. While a sweep runs, the records it walked wait
 in ``<list>:sweep``: pages show fewer records, and one-record retries and
 removals of those report them gone. A sweep that dies leaves them there
-until the next sweep of that list puts them back first.
+until the next sweep of that list, or the next reader that calls
+``recover`` (the Failed page, ``resque failed list``), puts them back.
 """
 from __future__ import annotations
 
@@ -101,4 +102,14 @@ def _walk(store: Store, name: str, token: str, decide: Decide, window: int) -> i
 
 def _restore(store: Store, name: str, token: str, window: int) -> None:
     while store.failure_sweep(name, "restore", token, OWNER_TTL_MS, [window]) > 0:
+        pass
+
+
+
+def recover(store: Store, name: str, window: int | None = None) -> None:
+    """Put back what a dead sweep of ``name`` left aside (nothing while a live one runs).
+
+    One Redis call when there is nothing to do.
+    """
+    while store.failure_sweep(name, "recover", "", OWNER_TTL_MS, [window or WINDOW]) > 0:
         pass

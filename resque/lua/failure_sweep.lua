@@ -5,18 +5,29 @@
 -- head, in order, so new failures pushed meanwhile stay behind the older ones.
 -- KEYS[1] the failure list   KEYS[2] its sweep list   KEYS[3] its sweep owner
 -- KEYS[4] queues (set)       KEYS[5..] queue:<name> of each job pushed (take)
--- ARGV[1] "begin", "take", "restore" or "end"   ARGV[2] owner token   ARGV[3] owner TTL (ms)
+-- ARGV[1] "begin", "take", "restore", "recover" or "end"   ARGV[2] owner token   ARGV[3] owner TTL (ms)
 -- take:    ARGV[4] n, the head records planned   ARGV[5] the plan, a letter per record:
 --          k keep, d drop, r rewrite   ARGV[6 .. 5+n] the n records as read
 --          then the rewritten records in order, then per KEYS[5..]: queue name, count, payloads
--- restore: ARGV[4] how many records to move back at most
+-- restore, recover: ARGV[4] how many records to move back at most ("recover" puts back what
+--          a dead run left, without taking the sweep: any reader may call it)
 -- Returns -2 when another run owns the sweep; begin: the sweep list's length (a dead run's
 -- leftovers, to restore first); take: n, or -1 when the head changed since it was read;
--- restore: the sweep list's length left; end: 1.
+-- restore, recover: the sweep list's length left; end: 1.
 local owner = redis.call("GET", KEYS[3])
 local mode = ARGV[1]
 if owner and owner ~= ARGV[2] then
   return -2
+end
+if mode == "recover" then
+  if owner then
+    return -2
+  end
+  local items = redis.call("RPOP", KEYS[2], tonumber(ARGV[4]))
+  if items then
+    redis.call("LPUSH", KEYS[1], unpack(items))
+  end
+  return redis.call("LLEN", KEYS[2])
 end
 if mode == "end" then
   redis.call("DEL", KEYS[3])

@@ -154,6 +154,7 @@ class Failed(Page):
 
     def _failures(self, name: str, p: dict[str, Any]) -> dict[str, Any]:
         backend, now = self.client.failure, time.time()
+        backend.recover(name)  # records an interrupted bulk change left aside come back first
         per_page = views.PER_PAGE
         scan_info = None
         if p["class"] or p["queue"]:
