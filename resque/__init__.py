@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._accel import IMPLEMENTATION
-from .client import Resque, WorkerInfo, get_client, job, set_client
+from .client import Resque, get_client, job, set_client
+from .worker_info import WorkerInfo
 from .errors import (
     ConfigurationError, DirtyExit, DontPerform, JobNotAllowed, NoClassError, NoQueueError,
     PayloadError, PruneDeadWorkerDirtyExit, RedisUnavailable, ResqueError, TermException,

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import inspect
 import os
-import socket
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import redis
@@ -22,53 +20,9 @@ from .middleware import enqueueing
 from .registry import JobSpec, Registry, default_registry
 from .stats import RedisStats, StatStore
 from .payload import dequeue_matches
-from .preview import Cut, decode_cut
-from .store import Corrupt, Store, text
-
-
-@dataclass
-class WorkerInfo:
-    """A registered worker as Redis shows it."""
-
-    id: str
-    host: str
-    pid: int
-    queues: list[str]
-    job: dict[str, Any] | None = None
-    started: str | None = None
-    heartbeat: str | None = None
-    processed: int | Corrupt = 0
-    failed: int | Corrupt = 0
-    job_size: int = 0
-    job_cut: bool = False
-
-    @property
-    def state(self) -> str:
-        return "working" if self.job else "idle"
-
-    @property
-    def local(self) -> bool:
-        return self.host == socket.gethostname()
-
-
-def decode_record(raw: bytes | None) -> dict[str, Any] | None:
-    """Decode a worker's job record; text that is not JSON is kept as the payload."""
-    if not raw:
-        return None
-    try:
-        value = loads(raw)
-    except ValueError:
-        return {"queue": None, "payload": text(raw)}
-    return value if isinstance(value, dict) else None
-
-
-def _decode_cut(cut: Cut | None) -> dict[str, Any] | None:
-    if cut is None:
-        return None
-    value, _ = decode_cut(cut)
-    if isinstance(value, str):
-        return {"queue": None, "payload": value}
-    return value if isinstance(value, dict) else None
+from .store import Store
+from .replies import Corrupt, text
+from .worker_info import WorkerInfo, decode_record, decode_record_cut, info_fields, worker_infos
 
 
 def loads_or_text(raw: bytes) -> Any:
@@ -110,34 +64,6 @@ def writing(what: str, redis_id: str) -> Iterator[None]:
         raise RedisOutOfMemory(
             f"{what}: Redis at {redis_id} is out of memory (maxmemory reached, "
             "eviction policy noeviction); nothing was enqueued") from None
-
-
-def worker_infos(ids: Sequence[str],
-                 records: Sequence[tuple[dict[str, Any] | None, int, bool]]) -> list[WorkerInfo]:
-    """Pair worker ids with (record, size, cut); skip ids that do not parse."""
-    out = []
-    for wid, (record, size, cut) in zip(ids, records):
-        try:
-            host, pid, queues = parse_worker_id(wid)
-        except ValueError:
-            continue
-        out.append(WorkerInfo(wid, host, pid, queues, record, job_size=size, job_cut=cut))
-    return out
-
-
-def info_fields(sizes: dict[str, int], processed: Any, workers: Sequence[WorkerInfo],
-                failed: int, redis_id: str) -> dict[str, Any]:
-    """Assemble Ruby's ``Resque.info`` fields."""
-    return {
-        "pending": sum(sizes.values()),
-        "processed": processed,
-        "queues": len(sizes),
-        "workers": len(workers),
-        "working": sum(1 for w in workers if w.job),
-        "failed": failed,
-        "servers": [redis_id],
-        "environment": os.environ.get("RAILS_ENV") or os.environ.get("RACK_ENV") or "development",
-    }
 
 
 class Resque:
@@ -343,7 +269,7 @@ class Resque:
             records = [(decode_record(raw), len(raw or b""), False)
                        for raw in self.store.worker_jobs(ids)]
         else:
-            records = [(_decode_cut(c), c.size if c else 0, bool(c and not c.whole))
+            records = [(decode_record_cut(c), c.size if c else 0, bool(c and not c.whole))
                        for c in self.store.worker_job_cuts(ids, job_bytes)]
         out = worker_infos(ids, records)
         if details:
@@ -365,7 +291,7 @@ class Resque:
                               decode_record(self.store.worker_job(worker_id)))
         else:
             [cut] = self.store.worker_job_cuts([worker_id], job_bytes)
-            info = WorkerInfo(worker_id, host, pid, queues, _decode_cut(cut),
+            info = WorkerInfo(worker_id, host, pid, queues, decode_record_cut(cut),
                               job_size=cut.size if cut else 0, job_cut=bool(cut and not cut.whole))
         info.started, info.processed, info.failed, info.heartbeat = \
             self.store.worker_details(worker_id)

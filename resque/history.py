@@ -44,7 +44,8 @@ from ._compat import dumps, loads
 from .keys import Keys, failed_stat, processed_stat
 from .payload import job_class
 from .preview import decode_cut
-from .store import Store, text
+from .store import Store
+from .replies import text
 
 logger = logging.getLogger(__name__)
 

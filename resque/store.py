@@ -15,6 +15,7 @@ from .commands import pack_transaction, script_source
 from .errors import CorruptValue
 from .keys import Keys, failed_stat, processed_stat
 from .preview import Cut
+from .replies import Corrupt, number, shown_text, text
 
 _pack: Any
 try:
@@ -23,41 +24,6 @@ except ImportError:  # pragma: no cover - redis-py packs in Python instead
     _pack = None
 
 Reply = Any
-
-
-def text(value: bytes | str | None) -> str | None:
-    """Decode a Redis reply to str (replies may be bytes or str)."""
-    if value is None or isinstance(value, str):
-        return value
-    return value.decode("utf-8", "replace")
-
-
-class Corrupt(str):
-    """A stored value that is not what the protocol says, kept as its text.
-
-    Readers that show data return it instead of failing; the text is the
-    stored value (or a note such as ``(wrong Redis type)``).
-    """
-
-
-WRONG_TYPE = Corrupt("(wrong Redis type)")
-
-
-def number(raw: Any) -> int | Corrupt:
-    """Read a counter reply: missing is 0, anything not an integer is ``Corrupt``."""
-    if raw is None:
-        return 0
-    if isinstance(raw, Exception):
-        return WRONG_TYPE
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return Corrupt(text(raw) or "")
-
-
-def shown_text(raw: Any) -> str | None:
-    """Read a text reply for display: an error reply becomes ``Corrupt``."""
-    return WRONG_TYPE if isinstance(raw, Exception) else text(raw)
 
 
 def _transact(conn: Any, sequence: tuple[tuple[Any, ...], ...]) -> Any:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .keys import TIMING_BUCKETS, TIMING_CLASS_CAP, TIMING_OTHER
-from .store import Store, text
+from .store import Store
+from .replies import text
 
 BUCKETS = TIMING_BUCKETS
 CLASS_CAP = TIMING_CLASS_CAP

@@ -16,9 +16,7 @@ import redis
 import redis.asyncio
 
 from .._accel import decode_payload, encode_payload
-from ..client import _decode_cut as decode_job_cut
-from ..client import (WorkerInfo, client_hooks, decode_record, info_fields, job_spec,
-                      loads_or_text, vetoed, worker_infos, writing)
+from ..client import client_hooks, job_spec, loads_or_text, vetoed, writing
 from ..errors import ConfigurationError, JobNotAllowed
 from ..job import Job, run_hooks
 from ..keys import Keys
@@ -29,6 +27,7 @@ from ..registry import JobSpec, Registry
 from .connection import AsyncConnection, connect
 from .failures import AsyncFailures
 from .store import AsyncStore
+from ..worker_info import WorkerInfo, decode_record, decode_record_cut, info_fields, worker_infos
 
 _BACKENDS = {"redis": False, "redis_multi_queue": True}
 
@@ -259,7 +258,7 @@ class Resque:
         if job_bytes is None:
             return worker_infos(ids, [(decode_record(raw), len(raw or b""), False)
                                       for raw in await store.worker_jobs(ids)])
-        return worker_infos(ids, [(decode_job_cut(c), c.size if c else 0, bool(c and not c.whole))
+        return worker_infos(ids, [(decode_record_cut(c), c.size if c else 0, bool(c and not c.whole))
                                   for c in await store.worker_job_cuts(ids, job_bytes)])
 
     async def info(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..scheduler import commands
 from ..scheduler.keys import SchedulerKeys
-from ..store import text
+from ..replies import text
 from .store import AsyncStore
 
 

@@ -18,7 +18,7 @@ from .. import commands
 from ..commands import Command, pack_transaction, script_source
 from ..keys import Keys
 from ..preview import Cut
-from ..store import Corrupt, number, text
+from ..replies import Corrupt, number, text
 
 if sys.version_info >= (3, 11):
     from asyncio import timeout

@@ -10,7 +10,8 @@ import click
 import redis
 
 from .. import extensions
-from ..client import Resque, WorkerInfo
+from ..client import Resque
+from ..worker_info import WorkerInfo
 from ..failure import Failure, FailureBackend
 from ..failure.base import shown_bytes
 from ..payload import job_args, job_class

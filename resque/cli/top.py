@@ -13,7 +13,8 @@ from typing import IO, Any
 
 import click
 
-from ..client import Resque, WorkerInfo
+from ..client import Resque
+from ..worker_info import WorkerInfo
 from ..keys import parse_time
 from ..payload import job_class
 from .admin import admin_client, printable, table

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import redis
 from redis.commands.core import Script
 
-from ..store import text
+from ..replies import text
 from .keys import PluginKeys
 
 

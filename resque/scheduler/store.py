@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 import redis
 from redis.commands.core import Script
 
-from ..store import text
+from ..replies import text
 from . import commands
 from .keys import SchedulerKeys
 

@@ -17,7 +17,7 @@ from .delayed import splat_args, store_of
 from .cron import Every
 from .lock import MasterLock
 from .schedule import Entry, get_schedules
-from ..store import text
+from ..replies import text
 from .timers import Timer
 
 PAGE = 20

@@ -93,7 +93,6 @@ class HistoryViews:
                                 self.history.current())
             return {"series": series, "unit": "jobs/day", "window": MONTH_DAYS * 86400,
                     "points": [{"t": t, "processed": p, "failed": f} for t, p, f in days]}
-        member = {"queues": "q", "failures": "c"}[series]
         return {"series": series, "unit": "jobs" if series == "queues" else "failures/min",
                 "window": DAY_WINDOW,
                 "points": self.history.records(series, now - DAY_WINDOW)}

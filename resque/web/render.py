@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from ..client import Resque
 from ..keys import __version__
-from ..store import Corrupt
+from ..replies import Corrupt
 from .history_views import HistoryViews
 from .views import arg_text, filesize
 

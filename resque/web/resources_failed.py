@@ -19,7 +19,7 @@ from ..preview import Cut
 from ..keys import failed_list_name
 from . import views
 from .history_views import HistoryViews
-from .views import HEAD, TAIL, Record, read
+from .views import Record, read
 from .render import Page, form, path_quote, redirect, start_param
 
 CLASS_COUNT_LIMIT = 5000

@@ -7,7 +7,7 @@ from typing import Any
 import falcon
 
 from ..client import Resque
-from ..store import Corrupt
+from ..replies import Corrupt
 from ..timing import BUCKETS, CLASS_CAP, ClassTiming, Timing
 from . import views
 from .render import Page, Renderer, start_param

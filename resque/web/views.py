@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._compat import dumps
-from ..client import Resque, WorkerInfo
+from ..client import Resque
+from ..worker_info import WorkerInfo
 from ..failure import Failure, FailureBackend, MultipleFailure, RedisFailure
 from ..failure.base import digest, not_a_job, shown_bytes
 from ..keys import parse_time
 from ..payload import job_args, job_class, retry_bytes
 from ..preview import Cut, decode_cut
-from ..store import Corrupt, Store
+from ..store import Store
+from ..replies import Corrupt
 
 ACTIVEJOB_WRAPPER = "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
 PER_PAGE = 20
