@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 import redis
 
-from tests.helpers import RedisServer, extension_expected
+from tests.helpers import RedisServer, extension_expected, worker_env
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +50,12 @@ def impl(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         if extension_expected():
             raise  # Cython is here (or RESQUE_REQUIRE_EXTENSIONS is set): the build must have worked
         pytest.skip("resque._speedups not built (no Cython here)")
+
+
+@pytest.fixture(params=["cython", "python"])
+def env(request: pytest.FixtureRequest, redis_url: str) -> dict[str, str]:
+    """The environment of a ``resque work`` subprocess, once per hot-loop twin."""
+    return worker_env(redis_url, request.param)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ original bytes, never a made-up ``{"class":"","args":[]}``.
 from __future__ import annotations
 
 import json
-import signal
 
 import pytest
 from click.testing import CliRunner
@@ -24,18 +23,12 @@ LEGACY = {"failed_at": "2024/05/01 12:34:56 UTC", "payload": None, "exception": 
 
 
 @pytest.fixture
-def odd(r):
+def odd(r, saved_signals):
     """Drain the elements with a real worker; add a record an older version wrote (payload null)."""
     client = Resque(r, registry=Registry())
     for e in ELEMENTS:
         client.store.push("u", e)
-    saved = {s: signal.getsignal(s) for s in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT,
-                                               signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)}
-    try:
-        Worker(["u"], client, WorkerOptions(interval=0, fork=False)).work()
-    finally:
-        for s, h in saved.items():
-            signal.signal(s, h)
+    Worker(["u"], client, WorkerOptions(interval=0, fork=False)).work()
     r.rpush("resque:failed", dumps(LEGACY))
     assert r.llen("resque:failed") == len(ELEMENTS) + 1
     return client

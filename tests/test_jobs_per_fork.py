@@ -10,12 +10,7 @@ import sys
 import pytest
 
 from resque import Registry, Resque
-from tests.helpers import ROOT, wait_for, worker_env
-
-
-@pytest.fixture(params=["cython", "python"])
-def env(request, redis_url):
-    return worker_env(redis_url, request.param)
+from tests.helpers import ROOT, wait_for
 
 
 @pytest.fixture

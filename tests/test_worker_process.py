@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 
 from resque import Registry, Resque
-from tests.helpers import wait_for, worker_env
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-
-@pytest.fixture(params=["cython", "python"])
-def env(request, redis_url):
-    return worker_env(redis_url, request.param)
 
 
 @pytest.fixture

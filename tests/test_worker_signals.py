@@ -21,14 +21,9 @@ import pytest
 
 from resque import Registry, Resque
 from tests.hardening_jobs import LOG
-from tests.helpers import wait_for, worker_env
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(params=["cython", "python"])
-def env(request, redis_url):
-    return worker_env(redis_url, request.param)
 
 
 def start(env, tmp_path, *args):

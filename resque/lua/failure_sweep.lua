@@ -16,28 +16,20 @@
 -- restore, recover: the sweep list's length left; end: 1.
 local owner = redis.call("GET", KEYS[3])
 local mode = ARGV[1]
-if owner and owner ~= ARGV[2] then
+if owner and (owner ~= ARGV[2] or mode == "recover") then
   return -2
-end
-if mode == "recover" then
-  if owner then
-    return -2
-  end
-  local items = redis.call("RPOP", KEYS[2], tonumber(ARGV[4]))
-  if items then
-    redis.call("LPUSH", KEYS[1], unpack(items))
-  end
-  return redis.call("LLEN", KEYS[2])
 end
 if mode == "end" then
   redis.call("DEL", KEYS[3])
   return 1
 end
-redis.call("SET", KEYS[3], ARGV[2], "PX", tonumber(ARGV[3]))
+if mode ~= "recover" then
+  redis.call("SET", KEYS[3], ARGV[2], "PX", tonumber(ARGV[3]))
+end
 if mode == "begin" then
   return redis.call("LLEN", KEYS[2])
 end
-if mode == "restore" then
+if mode == "restore" or mode == "recover" then
   local items = redis.call("RPOP", KEYS[2], tonumber(ARGV[4]))
   if items then
     redis.call("LPUSH", KEYS[1], unpack(items))
