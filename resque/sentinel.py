@@ -88,7 +88,8 @@ class AsyncCheckedSentinelPool(AsyncSentinelPool):
         return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     async def release(self, connection: Any) -> None:
-        if self.master_address is not None and not self.owns_connection(connection):
+        # redis-py's asyncio owns_connection calls a method its base lacks: compare here.
+        if self.master_address is not None and (connection.host, connection.port) != self.master_address:
             await connection.disconnect()
         await super().release(connection)
 
