@@ -10,7 +10,7 @@ import redis
 
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
-from .connection import Connection, connect, redact
+from .connection import Connection, connect, redact, replica_wait
 from .errors import CorruptValue, JobNotAllowed, NoClassError, RedisOutOfMemory
 from .failure import FailureBackend, backend_from_env
 from .job import Job, run_hooks
@@ -79,10 +79,14 @@ class Resque:
         stats: "StatStore | None" = None,
         inline: bool = False,
         data_dir: "str | os.PathLike[str] | None" = None,
+        wait_replicas: int | None = None,
+        wait_timeout: int | None = None,
     ):
         self.connection = connect(redis, namespace, data_dir)
         self.keyspace = Keys(self.connection.namespace)
         self.store = Store(self.connection.redis, self.keyspace)
+        # Enqueues wait for replicas (Redis WAIT) when asked to: docs/enqueueing.md.
+        self.store.wait = replica_wait(redis, wait_replicas, wait_timeout)
         self.registry = registry or default_registry
         if failure is None:
             failure = backend_from_env(self.store)

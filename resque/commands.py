@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any, Sequence
 
+from .errors import NotReplicated
 from .keys import Keys
 
 Command = tuple[Any, ...]
@@ -32,6 +33,24 @@ def pack_transaction(conn: Any, commands: Sequence[Command]) -> list[bytes]:
         return [b"".join([_MULTI, *map(_pack, commands), _EXEC])]
     packed: list[bytes] = conn.pack_commands([("MULTI",), *commands, ("EXEC",)])
     return packed
+
+
+def pack_transaction_then(conn: Any, commands: Sequence[Command], after: Command) -> list[bytes]:
+    """Pack ``MULTI``, ``commands``, ``EXEC`` and then ``after``, still one write."""
+    if _pack is not None:
+        return [b"".join([_MULTI, *map(_pack, commands), _EXEC, _pack(after)])]
+    packed: list[bytes] = conn.pack_commands([("MULTI",), *commands, ("EXEC",), after])
+    return packed
+
+
+def check_replicated(acknowledged: Any, wait: Command, what: str) -> None:
+    """Raise ``NotReplicated`` if ``WAIT`` (``wait``) heard from too few replicas."""
+    count = int(acknowledged)
+    if count < wait[1]:
+        raise NotReplicated(
+            f"{what}: written to the master but acknowledged by {count} of {wait[1]} "
+            f"replicas within {wait[2]} ms; the job may or may not be kept (a failover now "
+            "would drop it): enqueue it again for at-least-once delivery", count, wait[1])
 
 
 def push(keys: Keys, queue: str, payload: bytes) -> tuple[Command, Command]:

@@ -27,9 +27,12 @@ _SHOWN_PARAMS = frozenset({
     "db", "protocol", "client_name", "encoding", "decode_responses", "max_connections",
     "health_check_interval", "retry_on_timeout", "socket_timeout", "socket_connect_timeout",
     "socket_keepalive", "ssl_cert_reqs", "ssl_check_hostname", "ssl_ca_certs", "ssl_ca_path",
-    "ssl_certfile", "ssl_keyfile", "timeout",
+    "ssl_certfile", "ssl_keyfile", "timeout", "wait", "wait_timeout",
 })
 _URL_SCHEMES = ("redis://", "rediss://", "unix://")
+# Our own URL options, taken out before redis-py or the sentinel parser sees the URL.
+_WAIT_PARAMS = ("wait", "wait_timeout")
+DEFAULT_WAIT_TIMEOUT = 1000  # milliseconds
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,57 @@ def _split_secrets(url: str) -> tuple[str, list[str]]:
         else:
             kept.append(part)
     return f"{scheme}{path}?{'&'.join(kept)}", [t for t in taken if t]
+
+
+def _take_wait(url: str) -> tuple[str, dict[str, str]]:
+    """Return ``url`` without ``wait``/``wait_timeout``, and their values."""
+    m = _SCHEME.match(url)
+    if not m or "?" not in url:
+        return url, {}
+    head, _, params = url.rpartition("@")
+    path, sep, query = params.partition("?")
+    if not sep:
+        return url, {}
+    kept, taken = [], {}
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name in _WAIT_PARAMS:
+            taken[name] = value
+        else:
+            kept.append(part)
+    rest = f"{path}?{'&'.join(kept)}" if kept else path
+    return (f"{head}@{rest}" if head else rest), taken
+
+
+def _count(name: str, value: str | int, least: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name}={value!r} is not a whole number") from None
+    if number < least:
+        raise ConfigurationError(f"{name}={number} must be at least {least}")
+    return number
+
+
+def replica_wait(source: object = None,
+                 replicas: int | None = None, timeout: int | None = None) -> tuple[str, int, int] | None:
+    """Return the ``WAIT`` command enqueues send after their transaction, or None (off).
+
+    ``replicas`` and ``timeout`` (milliseconds) come from the arguments,
+    else from the URL's ``?wait=N&wait_timeout=MS`` (``source``, or the
+    env URL when ``source`` is None; a client object has no URL), else from
+    ``RESQUE_WAIT_REPLICAS``/``RESQUE_WAIT_TIMEOUT``; a timeout defaults to
+    1000 ms. Zero replicas, the default, is off.
+    """
+    if source is None:
+        source = os.environ.get("RESQUE_REDIS_URL") or os.environ.get("REDIS_URL") or None
+    url = _take_wait(source.strip())[1] if isinstance(source, str) else {}
+    given: str | int = replicas if replicas is not None else (
+        url.get("wait") or os.environ.get("RESQUE_WAIT_REPLICAS") or 0)
+    limit: str | int = timeout if timeout is not None else (
+        url.get("wait_timeout") or os.environ.get("RESQUE_WAIT_TIMEOUT") or DEFAULT_WAIT_TIMEOUT)
+    count, ms = _count("wait", given, 0), _count("wait_timeout", limit, 1)
+    return ("WAIT", count, ms) if count else None
 
 
 def redact(url: str) -> str:
@@ -193,7 +247,7 @@ def resolve(source: str | None, namespace: str | None = None,
         return _from_url(url, factory), namespace or DEFAULT_NAMESPACE, url, True
     if not isinstance(source, str) or not source.strip():
         raise ConfigurationError(f"cannot connect to Redis from {source!r}")
-    source = source.strip()
+    source = _take_wait(source.strip())[0]
     if source.startswith(sentinel.SCHEMES):
         client, ns, desc = _from_sentinel_url(source, factory)
         return client, namespace or ns or DEFAULT_NAMESPACE, desc, False

@@ -18,6 +18,19 @@ class RedisOutOfMemory(RedisUnavailable):
     """Redis refused a write: ``maxmemory`` reached under ``noeviction``."""
 
 
+class NotReplicated(RedisUnavailable):
+    """An enqueue reached the master but fewer replicas than asked acknowledged it in time.
+
+    The job may or may not be kept: a failover now could drop it, or it may
+    survive and run. Enqueue it again to get at-least-once delivery.
+    """
+
+    def __init__(self, message: str, acknowledged: int, wanted: int):
+        super().__init__(message)
+        self.acknowledged = acknowledged
+        self.wanted = wanted
+
+
 class CorruptValue(ResqueError, ValueError):
     """A stored value is not what the protocol says (e.g. a counter is not a number)."""
 

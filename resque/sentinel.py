@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import redis
 import redis.asyncio
 from redis.asyncio.retry import Retry as AsyncRetry
+from redis.asyncio.sentinel import MasterNotFoundError as AsyncMasterNotFoundError
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.backoff import NoBackoff
@@ -66,6 +67,42 @@ class CheckedSentinelPool(SentinelConnectionPool):
         try:
             address = self.get_master_address()  # type: ignore[no-untyped-call]
         except MasterNotFoundError:
+            return False  # no sentinel answers: keep what we have
+        return known is not None and address != known
+
+
+class AsyncCheckedSentinelPool(AsyncSentinelPool):
+    """The asyncio twin of ``CheckedSentinelPool``: the same half-second check, awaited.
+
+    Asking the sentinels is awaited on the event loop (never a blocking
+    call); idle connections to a replaced master are closed at once, one
+    in use when it comes back to the pool.
+    """
+
+    def __init__(self, service_name: str, sentinel_manager: Any, **kwargs: Any):
+        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
+        self._next_check = 0.0
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        await self.master_changed()
+        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    async def release(self, connection: Any) -> None:
+        # redis-py's asyncio owns_connection calls a method its base lacks: compare here.
+        if self.master_address is not None and (connection.host, connection.port) != self.master_address:
+            await connection.disconnect()
+        await super().release(connection)
+
+    async def master_changed(self) -> bool:
+        """Ask the sentinels (at most twice a second); tell whether the master moved."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + MASTER_CHECK_INTERVAL
+        known = self.master_address
+        try:
+            address = await self.get_master_address()  # type: ignore[no-untyped-call]
+        except AsyncMasterNotFoundError:
             return False  # no sentinel answers: keep what we have
         return known is not None and address != known
 
@@ -169,8 +206,7 @@ def client(config: SentinelURL, options: dict[str, Any], factory: Any = redis.Re
     sentinel_kwargs = {**_SENTINEL_DEFAULTS, "retry": retry, **config.sentinel_kwargs}
     manager: Any = (AsyncSentinel if asyncio else Sentinel)(config.sentinels, sentinel_kwargs=sentinel_kwargs)
     kwargs = {**options, **config.redis_kwargs, "db": config.db}
-    if not asyncio:
-        kwargs["connection_pool_class"] = CheckedSentinelPool
+    kwargs["connection_pool_class"] = AsyncCheckedSentinelPool if asyncio else CheckedSentinelPool
     return manager.master_for(config.service, redis_class=factory, **kwargs)
 
 

@@ -11,7 +11,7 @@ import redis
 from redis.commands.core import Script
 
 from . import commands
-from .commands import pack_transaction, script_source
+from .commands import Command, check_replicated, pack_transaction, pack_transaction_then, script_source
 from .errors import CorruptValue
 from .keys import Keys, failed_stat, processed_stat
 from .preview import Cut
@@ -41,8 +41,28 @@ def _transact(conn: Any, sequence: tuple[tuple[Any, ...], ...]) -> Any:
         raise
 
 
+def _transact_wait(conn: Any, sequence: Sequence[Command], wait: Command) -> tuple[Any, Any]:
+    """``_transact`` with ``WAIT`` pipelined after ``EXEC``: return EXEC's and WAIT's replies."""
+    conn.connect()
+    conn.send_packed_command(pack_transaction_then(conn, sequence, wait), False)
+    try:
+        for _ in range(len(sequence) + 1):
+            conn.read_response()
+        replies = conn.read_response()
+        return replies, conn.read_response()
+    except redis.exceptions.ResponseError:
+        conn.disconnect()
+        raise
+
+
 class Store:
-    """All reads and writes of Resque's keys on one Redis connection."""
+    """All reads and writes of Resque's keys on one Redis connection.
+
+    ``wait`` is the ``WAIT`` command (see ``connection.replica_wait``) that
+    ``push`` and ``push_many`` send after their transaction, or None.
+    """
+
+    wait: Command | None = None
 
     def __init__(self, client: redis.Redis, keys: Keys):
         self.redis: Any = client  # redis-py's reply types are loose; replies here are bytes
@@ -61,7 +81,10 @@ class Store:
 
     def push(self, queue: str, payload: bytes) -> None:
         """SADD the queue and RPUSH the payload, atomically: one round trip."""
-        self._atomic(*commands.push(self.keys, queue, payload))
+        if self.wait is None:
+            self._atomic(*commands.push(self.keys, queue, payload))
+        else:
+            self._replicated(commands.push(self.keys, queue, payload), self.wait, queue)
 
     def _atomic(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Run ``commands`` in MULTI/EXEC with one write on a pooled connection.
@@ -81,9 +104,26 @@ class Store:
                 raise reply
         return replies
 
+    def _replicated(self, sequence: Sequence[Command], wait: Command, queue: str) -> None:
+        """``_atomic`` then ``WAIT`` in the same write; raise ``NotReplicated`` if too few acked."""
+        pool = self.redis.connection_pool
+        conn = pool.get_connection()
+        try:
+            replies, acked = conn.retry.call_with_retry(
+                lambda: _transact_wait(conn, sequence, wait), lambda _: conn.disconnect())
+        finally:
+            pool.release(conn)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        check_replicated(acked, wait, f"enqueue on queue {queue!r}")
+
     def push_many(self, queue: str, payloads: Sequence[bytes], chunk: int = 1000) -> None:
         """Push many payloads to one queue in a single round trip."""
         if not payloads:
+            return
+        if self.wait is not None:
+            self._replicated(commands.push_many(self.keys, queue, payloads, chunk), self.wait, queue)
             return
         with self.redis.pipeline() as pipe:
             for command in commands.push_many(self.keys, queue, payloads, chunk):

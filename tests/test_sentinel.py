@@ -183,3 +183,29 @@ def test_a_retried_enqueue_reaches_the_new_master_not_the_demoted_one(cluster):
     client.enqueue_to("q", "A", 2)  # READONLY, then a retry that must ask the sentinels
     assert cluster.master().raw().llen("retry:queue:q") == 2
     wait_for(cluster._ready, timeout=30, step=0.1)
+
+
+def test_asyncio_pool_leaves_a_replaced_master_before_the_sentinels_demote_it(cluster):
+    import asyncio
+
+    from resque.aio import Resque as AsyncResque
+    from resque.sentinel import AsyncCheckedSentinelPool
+
+    async def scenario() -> None:
+        async with AsyncResque(cluster.url, "amoved", registry=Registry()) as client:
+            assert isinstance(client.redis.connection_pool, AsyncCheckedSentinelPool)
+            await client.redis.delete("amoved:x")
+            await client.redis.rpush("amoved:x", 1)  # an idle pooled connection to the master
+            await asyncio.to_thread(cluster.sync)
+            old = await asyncio.to_thread(cluster.master_port)
+            await asyncio.to_thread(wait_for, cluster._try_failover, 30, 0.2)
+            await asyncio.to_thread(cluster._wait_new_master, old)  # the old one still takes writes
+            await asyncio.sleep(MASTER_CHECK_INTERVAL)
+            await client.redis.rpush("amoved:x", 2)
+            await client.enqueue_to("q", "A", 3)  # the store's own path too
+            assert (await client.redis.connection_pool.get_master_address())[1] != old
+
+    asyncio.run(scenario())
+    new = cluster.master().raw()
+    assert b"2" in new.lrange("amoved:x", 0, -1) and new.llen("amoved:queue:q") == 1
+    wait_for(cluster._ready, timeout=30, step=0.1)

@@ -17,6 +17,7 @@ import redis.asyncio
 
 from .._accel import decode_payload, encode_payload
 from ..client import client_hooks, job_spec, loads_or_text, vetoed, writing
+from ..connection import replica_wait
 from ..errors import ConfigurationError, JobNotAllowed
 from ..job import Job, run_hooks
 from ..keys import Keys
@@ -58,8 +59,11 @@ class Resque:
         failure: str | None = None,
         inline: bool = False,
         data_dir: "str | os.PathLike[str] | None" = None,
+        wait_replicas: int | None = None,
+        wait_timeout: int | None = None,
     ):
         self._source = redis
+        self._wait = replica_wait(redis, wait_replicas, wait_timeout)
         self._namespace = namespace
         self._data_dir = data_dir
         self._multi_queue = _multi_queue(failure)
@@ -77,6 +81,7 @@ class Resque:
                 if self._connection is None:
                     conn = await connect(self._source, self._namespace, self._data_dir)
                     self._store = AsyncStore(conn.redis, Keys(conn.namespace))
+                    self._store.wait = self._wait
                     self._failures = AsyncFailures(self._store, self._multi_queue)
                     self._connection = conn
         return self

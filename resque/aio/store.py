@@ -47,8 +47,31 @@ async def _transact(conn: Any, sequence: Sequence[Command]) -> Any:
         raise redis.exceptions.TimeoutError("Timeout in MULTI/EXEC on the Redis socket") from None
 
 
+async def _transact_wait(conn: Any, sequence: Sequence[Command], wait: Command) -> tuple[Any, Any]:
+    """``_transact`` with ``WAIT`` pipelined after ``EXEC``: return EXEC's and WAIT's replies."""
+    try:
+        async with timeout(conn.socket_timeout):
+            await conn.send_packed_command(commands.pack_transaction_then(conn, sequence, wait), False)
+            for _ in range(len(sequence) + 1):
+                await conn.read_response(timeout=math.inf)
+            replies = await conn.read_response(timeout=math.inf)
+            return replies, await conn.read_response(timeout=math.inf)
+    except redis.exceptions.ResponseError:
+        await conn.disconnect()
+        raise
+    except asyncio.TimeoutError:
+        await conn.disconnect()
+        raise redis.exceptions.TimeoutError("Timeout in MULTI/EXEC/WAIT on the Redis socket") from None
+
+
 class AsyncStore:
-    """The producer's reads and writes of Resque's keys, awaited."""
+    """The producer's reads and writes of Resque's keys, awaited.
+
+    ``wait``, when set, is the ``WAIT`` command ``push`` and ``push_many``
+    send after their transaction (``connection.replica_wait``).
+    """
+
+    wait: Command | None = None
 
     def __init__(self, client: "redis.asyncio.Redis", keys: Keys):
         self.redis: Any = client  # replies are bytes; redis-py's types are loose
@@ -59,7 +82,24 @@ class AsyncStore:
 
     async def push(self, queue: str, payload: bytes) -> None:
         """SADD the queue and RPUSH the payload, atomically: one round trip."""
-        await self.atomic(commands.push(self.keys, queue, payload))
+        if self.wait is None:
+            await self.atomic(commands.push(self.keys, queue, payload))
+        else:
+            await self._replicated(commands.push(self.keys, queue, payload), self.wait, queue)
+
+    async def _replicated(self, sequence: Sequence[Command], wait: Command, queue: str) -> None:
+        """``atomic`` then ``WAIT`` in the same write; raise ``NotReplicated`` if too few acked."""
+        pool = self.redis.connection_pool
+        conn = await pool.get_connection()
+        try:
+            replies, acked = await conn.retry.call_with_retry(
+                lambda: _transact_wait(conn, sequence, wait), lambda _: conn.disconnect())
+        finally:
+            await pool.release(conn)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        commands.check_replicated(acked, wait, f"enqueue on queue {queue!r}")
 
     async def atomic(self, sequence: Sequence[Command]) -> list[Any]:
         """Run ``sequence`` in MULTI/EXEC with one write on a pooled connection.
@@ -81,7 +121,9 @@ class AsyncStore:
 
     async def push_many(self, queue: str, payloads: Sequence[bytes], chunk: int = 1000) -> None:
         """Push many payloads to one queue in a single round trip."""
-        if payloads:
+        if payloads and self.wait is not None:
+            await self._replicated(commands.push_many(self.keys, queue, payloads, chunk), self.wait, queue)
+        elif payloads:
             await self.atomic(commands.push_many(self.keys, queue, payloads, chunk))
 
     async def pop(self, queue: str) -> bytes | None:
