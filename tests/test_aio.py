@@ -155,13 +155,16 @@ def _fail(client: Resque, queue: str, *args: Any) -> None:
 
 
 def _state(r: Any, namespace: str) -> dict[str, Any]:
-    """Every list and set of a namespace, retry stamps masked."""
+    """Every list and set of a namespace, failure and retry stamps masked.
+
+    Both namespaces' failures are recorded a moment apart, maybe in different seconds.
+    """
     out: dict[str, Any] = {}
     for key in sorted(k.decode() for k in r.scan_iter(match=f"{namespace}:*")):
         kind = r.type(key).decode()
         values = r.lrange(key, 0, -1) if kind == "list" else sorted(r.smembers(key))
         out[key[len(namespace) + 1:]] = [
-            re.sub(rb'"retried_at":"[^"]*"', b'"retried_at":"T"', v) for v in values]
+            re.sub(rb'"(failed_at|retried_at)":"[^"]*"', rb'"\1":"T"', v) for v in values]
     return out
 
 
