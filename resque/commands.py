@@ -27,19 +27,11 @@ def script_source(name: str) -> str:
     return resources.files("resque").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
-def pack_transaction(conn: Any, commands: Sequence[Command]) -> list[bytes]:
-    """Pack ``MULTI``, ``commands`` and ``EXEC`` for one write on ``conn``."""
+def pack_transaction(conn: Any, commands: Sequence[Command], after: Sequence[Command] = ()) -> list[bytes]:
+    """Pack ``MULTI``, ``commands``, ``EXEC`` (then ``after``) for one write on ``conn``."""
     if _pack is not None:
-        return [b"".join([_MULTI, *map(_pack, commands), _EXEC])]
-    packed: list[bytes] = conn.pack_commands([("MULTI",), *commands, ("EXEC",)])
-    return packed
-
-
-def pack_transaction_then(conn: Any, commands: Sequence[Command], after: Command) -> list[bytes]:
-    """Pack ``MULTI``, ``commands``, ``EXEC`` and then ``after``, still one write."""
-    if _pack is not None:
-        return [b"".join([_MULTI, *map(_pack, commands), _EXEC, _pack(after)])]
-    packed: list[bytes] = conn.pack_commands([("MULTI",), *commands, ("EXEC",), after])
+        return [b"".join([_MULTI, *map(_pack, commands), _EXEC, *map(_pack, after)])]
+    packed: list[bytes] = conn.pack_commands([("MULTI",), *commands, ("EXEC",), *after])
     return packed
 
 

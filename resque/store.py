@@ -11,7 +11,7 @@ import redis
 from redis.commands.core import Script
 
 from . import commands
-from .commands import Command, check_replicated, pack_transaction, pack_transaction_then, script_source
+from .commands import Command, check_replicated, pack_transaction, script_source
 from .errors import CorruptValue
 from .keys import Keys, failed_stat, processed_stat
 from .preview import Cut
@@ -26,32 +26,19 @@ except ImportError:  # pragma: no cover - redis-py packs in Python instead
 Reply = Any
 
 
-def _transact(conn: Any, sequence: tuple[tuple[Any, ...], ...]) -> Any:
+def _transact(conn: Any, sequence: Sequence[Command], after: Sequence[Command] = ()) -> list[Any]:
+    """Send MULTI..EXEC (then ``after``) in one write; return EXEC's reply, then after's."""
     # connect() first: a retry after an error must reconnect the way the pool
     # does (a sentinel connection asks for the current master), not to the
     # address it had, as send_packed_command would.
     conn.connect()
-    conn.send_packed_command(pack_transaction(conn, sequence), False)
+    conn.send_packed_command(pack_transaction(conn, sequence, after), False)
     try:
         for _ in range(len(sequence) + 1):
             conn.read_response()  # +OK, then +QUEUED per command
-        return conn.read_response()
+        return [conn.read_response() for _ in range(1 + len(after))]
     except redis.exceptions.ResponseError:
         conn.disconnect()  # replies may be left unread
-        raise
-
-
-def _transact_wait(conn: Any, sequence: Sequence[Command], wait: Command) -> tuple[Any, Any]:
-    """``_transact`` with ``WAIT`` pipelined after ``EXEC``: return EXEC's and WAIT's replies."""
-    conn.connect()
-    conn.send_packed_command(pack_transaction_then(conn, sequence, wait), False)
-    try:
-        for _ in range(len(sequence) + 1):
-            conn.read_response()
-        replies = conn.read_response()
-        return replies, conn.read_response()
-    except redis.exceptions.ResponseError:
-        conn.disconnect()
         raise
 
 
@@ -81,49 +68,38 @@ class Store:
 
     def push(self, queue: str, payload: bytes) -> None:
         """SADD the queue and RPUSH the payload, atomically: one round trip."""
-        if self.wait is None:
-            self._atomic(*commands.push(self.keys, queue, payload))
-        else:
-            self._replicated(commands.push(self.keys, queue, payload), self.wait, queue)
+        self._atomic(commands.push(self.keys, queue, payload), self.wait, queue)
 
-    def _atomic(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Run ``commands`` in MULTI/EXEC with one write on a pooled connection.
+    def _atomic(self, sequence: Sequence[Command], wait: Command | None = None,
+                queue: str = "") -> list[Any]:
+        """Run ``sequence`` in MULTI/EXEC with one write on a pooled connection.
 
         What redis-py's transaction pipeline sends, retried the same way,
-        without building a pipeline object: half the client-side cost.
+        without building a pipeline object: half the client-side cost. With
+        ``wait``, ``WAIT`` follows in the same write and too few replicas
+        raise ``NotReplicated``.
         """
+        after = () if wait is None else (wait,)
         pool = self.redis.connection_pool
         conn = pool.get_connection()
         try:
-            replies: list[Any] = conn.retry.call_with_retry(
-                lambda: _transact(conn, commands), lambda _: conn.disconnect())
+            replies, *acked = conn.retry.call_with_retry(
+                lambda: _transact(conn, sequence, after), lambda _: conn.disconnect())
         finally:
             pool.release(conn)
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
-        return replies
-
-    def _replicated(self, sequence: Sequence[Command], wait: Command, queue: str) -> None:
-        """``_atomic`` then ``WAIT`` in the same write; raise ``NotReplicated`` if too few acked."""
-        pool = self.redis.connection_pool
-        conn = pool.get_connection()
-        try:
-            replies, acked = conn.retry.call_with_retry(
-                lambda: _transact_wait(conn, sequence, wait), lambda _: conn.disconnect())
-        finally:
-            pool.release(conn)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        check_replicated(acked, wait, f"enqueue on queue {queue!r}")
+        if wait is not None:
+            check_replicated(acked[0], wait, f"enqueue on queue {queue!r}")
+        return list(replies)
 
     def push_many(self, queue: str, payloads: Sequence[bytes], chunk: int = 1000) -> None:
         """Push many payloads to one queue in a single round trip."""
         if not payloads:
             return
         if self.wait is not None:
-            self._replicated(commands.push_many(self.keys, queue, payloads, chunk), self.wait, queue)
+            self._atomic(commands.push_many(self.keys, queue, payloads, chunk), self.wait, queue)
             return
         with self.redis.pipeline() as pipe:
             for command in commands.push_many(self.keys, queue, payloads, chunk):

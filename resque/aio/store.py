@@ -26,42 +26,25 @@ else:  # pragma: no cover - redis-py depends on async-timeout before 3.11.3
     from async_timeout import timeout
 
 
-async def _transact(conn: Any, sequence: Sequence[Command]) -> Any:
-    """Send MULTI..EXEC in one write; read the replies under one socket timeout.
+async def _transact(conn: Any, sequence: Sequence[Command], after: Sequence[Command] = ()) -> list[Any]:
+    """Send MULTI..EXEC (then ``after``) in one write; return EXEC's reply, then after's.
 
-    One timeout for the whole exchange instead of one per reply: the
-    replies arrive together, and a timer per reply costs a third of an
+    The replies are read under one socket timeout instead of one per reply:
+    they arrive together, and a timer per reply costs a third of an
     enqueue. A timeout or an error reply leaves the connection closed.
     """
     try:
         async with timeout(conn.socket_timeout):
-            await conn.send_packed_command(pack_transaction(conn, sequence), False)
+            await conn.send_packed_command(pack_transaction(conn, sequence, after), False)
             for _ in range(len(sequence) + 1):
                 await conn.read_response(timeout=math.inf)  # +OK, then +QUEUED per command
-            return await conn.read_response(timeout=math.inf)
+            return [await conn.read_response(timeout=math.inf) for _ in range(1 + len(after))]
     except redis.exceptions.ResponseError:
         await conn.disconnect()  # replies may be left unread
         raise
     except asyncio.TimeoutError:
         await conn.disconnect()
         raise redis.exceptions.TimeoutError("Timeout in MULTI/EXEC on the Redis socket") from None
-
-
-async def _transact_wait(conn: Any, sequence: Sequence[Command], wait: Command) -> tuple[Any, Any]:
-    """``_transact`` with ``WAIT`` pipelined after ``EXEC``: return EXEC's and WAIT's replies."""
-    try:
-        async with timeout(conn.socket_timeout):
-            await conn.send_packed_command(commands.pack_transaction_then(conn, sequence, wait), False)
-            for _ in range(len(sequence) + 1):
-                await conn.read_response(timeout=math.inf)
-            replies = await conn.read_response(timeout=math.inf)
-            return replies, await conn.read_response(timeout=math.inf)
-    except redis.exceptions.ResponseError:
-        await conn.disconnect()
-        raise
-    except asyncio.TimeoutError:
-        await conn.disconnect()
-        raise redis.exceptions.TimeoutError("Timeout in MULTI/EXEC/WAIT on the Redis socket") from None
 
 
 class AsyncStore:
@@ -82,49 +65,35 @@ class AsyncStore:
 
     async def push(self, queue: str, payload: bytes) -> None:
         """SADD the queue and RPUSH the payload, atomically: one round trip."""
-        if self.wait is None:
-            await self.atomic(commands.push(self.keys, queue, payload))
-        else:
-            await self._replicated(commands.push(self.keys, queue, payload), self.wait, queue)
+        await self.atomic(commands.push(self.keys, queue, payload), self.wait, queue)
 
-    async def _replicated(self, sequence: Sequence[Command], wait: Command, queue: str) -> None:
-        """``atomic`` then ``WAIT`` in the same write; raise ``NotReplicated`` if too few acked."""
-        pool = self.redis.connection_pool
-        conn = await pool.get_connection()
-        try:
-            replies, acked = await conn.retry.call_with_retry(
-                lambda: _transact_wait(conn, sequence, wait), lambda _: conn.disconnect())
-        finally:
-            await pool.release(conn)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        commands.check_replicated(acked, wait, f"enqueue on queue {queue!r}")
-
-    async def atomic(self, sequence: Sequence[Command]) -> list[Any]:
+    async def atomic(self, sequence: Sequence[Command], wait: Command | None = None,
+                     queue: str = "") -> list[Any]:
         """Run ``sequence`` in MULTI/EXEC with one write on a pooled connection.
 
         The same bytes and retries as the sync store's, without a pipeline
-        object per call.
+        object per call; with ``wait``, ``WAIT`` follows in the same write
+        and too few replicas raise ``NotReplicated``.
         """
+        after = () if wait is None else (wait,)
         pool = self.redis.connection_pool
         conn = await pool.get_connection()
         try:
-            replies: list[Any] = await conn.retry.call_with_retry(
-                lambda: _transact(conn, sequence), lambda _: conn.disconnect())
+            replies, *acked = await conn.retry.call_with_retry(
+                lambda: _transact(conn, sequence, after), lambda _: conn.disconnect())
         finally:
             await pool.release(conn)
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
-        return replies
+        if wait is not None:
+            commands.check_replicated(acked[0], wait, f"enqueue on queue {queue!r}")
+        return list(replies)
 
     async def push_many(self, queue: str, payloads: Sequence[bytes], chunk: int = 1000) -> None:
         """Push many payloads to one queue in a single round trip."""
-        if payloads and self.wait is not None:
-            await self._replicated(commands.push_many(self.keys, queue, payloads, chunk), self.wait, queue)
-        elif payloads:
-            await self.atomic(commands.push_many(self.keys, queue, payloads, chunk))
+        if payloads:
+            await self.atomic(commands.push_many(self.keys, queue, payloads, chunk), self.wait, queue)
 
     async def pop(self, queue: str) -> bytes | None:
         popped: bytes | None = await self.redis.lpop(self.keys.queue(queue))
