@@ -35,7 +35,20 @@ _SENTINEL_DEFAULTS: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_tim
 MASTER_CHECK_INTERVAL = 0.5
 
 
-class CheckedSentinelPool(SentinelConnectionPool):
+class _Throttled:
+    """When to ask the sentinels again: at most every ``MASTER_CHECK_INTERVAL``."""
+
+    _next_check = 0.0
+
+    def _check_due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + MASTER_CHECK_INTERVAL
+        return True
+
+
+class CheckedSentinelPool(_Throttled, SentinelConnectionPool):
     """A sentinel pool that asks the sentinels for the master at most twice a second.
 
     redis-py asks only when it opens a connection, so a long-lived
@@ -44,10 +57,6 @@ class CheckedSentinelPool(SentinelConnectionPool):
     Redis then drops those writes. Asking again every half second and closing
     connections to the old master shortens that window to about half a second.
     """
-
-    def __init__(self, service_name: str, sentinel_manager: Any, **kwargs: Any):
-        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
-        self._next_check = 0.0
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         self.master_changed()
@@ -59,10 +68,8 @@ class CheckedSentinelPool(SentinelConnectionPool):
         On a move redis-py closes the idle connections; one in use is
         closed when it comes back to the pool.
         """
-        now = time.monotonic()
-        if now < self._next_check:
+        if not self._check_due():
             return False
-        self._next_check = now + MASTER_CHECK_INTERVAL
         known = self.master_address
         try:
             address = self.get_master_address()  # type: ignore[no-untyped-call]
@@ -71,17 +78,13 @@ class CheckedSentinelPool(SentinelConnectionPool):
         return known is not None and address != known
 
 
-class AsyncCheckedSentinelPool(AsyncSentinelPool):
+class AsyncCheckedSentinelPool(_Throttled, AsyncSentinelPool):
     """The asyncio twin of ``CheckedSentinelPool``: the same half-second check, awaited.
 
     Asking the sentinels is awaited on the event loop (never a blocking
     call); idle connections to a replaced master are closed at once, one
     in use when it comes back to the pool.
     """
-
-    def __init__(self, service_name: str, sentinel_manager: Any, **kwargs: Any):
-        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
-        self._next_check = 0.0
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         await self.master_changed()
@@ -95,10 +98,8 @@ class AsyncCheckedSentinelPool(AsyncSentinelPool):
 
     async def master_changed(self) -> bool:
         """Ask the sentinels (at most twice a second); tell whether the master moved."""
-        now = time.monotonic()
-        if now < self._next_check:
+        if not self._check_due():
             return False
-        self._next_check = now + MASTER_CHECK_INTERVAL
         known = self.master_address
         try:
             address = await self.get_master_address()  # type: ignore[no-untyped-call]
