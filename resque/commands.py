@@ -27,6 +27,14 @@ def script_source(name: str) -> str:
     return resources.files("resque").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
+def pack_command(conn: Any, command: Command) -> list[bytes]:
+    """Pack one command for ``send_packed_command`` (hiredis when it is there)."""
+    if _pack is not None:
+        return [_pack(command)]
+    packed: list[bytes] = conn.pack_command(*command)
+    return packed
+
+
 def pack_transaction(conn: Any, commands: Sequence[Command], after: Sequence[Command] = ()) -> list[bytes]:
     """Pack ``MULTI``, ``commands``, ``EXEC`` (then ``after``) for one write on ``conn``."""
     if _pack is not None:

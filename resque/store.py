@@ -13,17 +13,10 @@ from redis.commands.core import Script
 from . import commands
 from .commands import Command, check_replicated, pack_transaction, script_source
 from .errors import CorruptValue
+from .hot_cycle import HotCycle, Reply
 from .keys import Keys, failed_stat, processed_stat
 from .preview import Cut
 from .replies import Corrupt, number, shown_text, text
-
-_pack: Any
-try:
-    from hiredis import pack_command as _pack
-except ImportError:  # pragma: no cover - redis-py packs in Python instead
-    _pack = None
-
-Reply = Any
 
 
 def _transact(conn: Any, sequence: Sequence[Command], after: Sequence[Command] = ()) -> list[Any]:
@@ -192,7 +185,7 @@ class Store:
         return bool(self._take_head(keys=[self.keys.worker(worker_id), self.keys.queue(queue)],
                                     args=[action, element, queue_json, run_at]))
 
-    def hot_cycle(self, client: Any) -> "HotCycle":
+    def hot_cycle(self, client: Any) -> HotCycle:
         """Return the cycle script bound to one held connection of ``client``."""
         return HotCycle(client, self._cycle)
 
@@ -474,56 +467,3 @@ class Store:
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
-
-
-class HotCycle:
-    """Call ``lua/cycle.lua`` by EVALSHA on one held connection.
-
-    The worker's hot path: no pool checkout, no retry (a retried call
-    could reserve a job twice), about a third of ``Script.__call__``'s
-    cost. NOSCRIPT means the script did not run: load it, call again.
-    A connection error gives the connection back to the pool; the next
-    call takes one through the pool, which connects it (a sentinel pool
-    asks for the current master first). One thread only.
-    """
-
-    def __init__(self, client: Any, script: Script):
-        self._pool = client.connection_pool
-        self._script = script
-        self._conn: Any = None
-        # A sentinel pool's check (twice a second) that the master has not moved.
-        self._moved = getattr(self._pool, "master_changed", None)
-
-    def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Reply:
-        conn = self._conn
-        if conn is not None and self._moved is not None and self._moved():
-            self._drop(conn)
-            conn = None
-        if conn is None:
-            conn = self._conn = self._pool.get_connection()
-        command = ("EVALSHA", self._script.sha, len(keys), *keys, *args)
-        packed = [_pack(command)] if _pack is not None else conn.pack_command(*command)
-        try:
-            try:
-                conn.send_packed_command(packed, False)
-                return conn.read_response()
-            except redis.exceptions.NoScriptError:
-                conn.send_packed_command(conn.pack_command("SCRIPT", "LOAD", self._script.script), False)
-                conn.read_response()
-                conn.send_packed_command(packed, False)
-                return conn.read_response()
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-            # send_packed_command would reconnect to the address it had: a
-            # demoted master. Reconnecting through the pool finds the new one.
-            self._drop(conn)
-            raise
-
-    def reset(self) -> None:
-        """Drop the held connection (its stream may hold a reply nobody read)."""
-        if self._conn is not None:
-            self._drop(self._conn)
-
-    def _drop(self, conn: Any) -> None:
-        self._conn = None
-        conn.disconnect()
-        self._pool.release(conn)
