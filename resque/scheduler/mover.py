@@ -26,12 +26,19 @@ from ..job import run_hooks
 from ..registry import JobSpec
 from .delayed import splat_args, hooks, store_of
 from .errors import DelayedItemError
-from .store import Move
+from .store import MAX_GROUPS, Move, queue_suffix
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH = 100
+DEFAULT_BATCH = 100  # Ruby's DELAYED_REQUEUE_BATCH_SIZE default
+MAX_BATCH = MAX_GROUPS  # a batch's ops are 2 bytes each (lua/move_batch.lua); caps Redis time per step
 _MEMBERS = ["class", "args", "queue"]
+_PUSHED = ("push", "trim")
+_fast_loads: Callable[[bytes], Any] = loads
+try:
+    from orjson import loads as _fast_loads  # big integers come back as floats: fine, only types are read
+except ImportError:  # pragma: no cover - the stdlib fallback
+    pass
 
 
 @dataclass
@@ -51,7 +58,7 @@ class Mover:
                  should_stop: Callable[[], bool] = lambda: False):
         self.client = client
         self.store = store_of(client)
-        self.batch_size = max(1, batch_size)
+        self.batch_size = min(max(1, batch_size), MAX_BATCH)
         self.worker = worker
         self.should_stop = should_stop
         self._specs: dict[str, JobSpec | None] = {}
@@ -78,16 +85,49 @@ class Mover:
             except redis.exceptions.ResponseError as exc:  # WRONGTYPE: not a list
                 self._set_aside_member(member, exc)
                 return moved
-            plan = [self.plan(member, raw) for raw in raws]
-            left = self.store.move_batch(member, [p.move for p in plan])
+            moves, after = self.plan_batch(member, raws)
+            left = self.store.move_batch(member, moves)
             if left < 0:
                 logger.debug("delayed second %s changed during the move; reading it again", member)
                 continue
-            moved += sum(1 for p in plan if p.move.action == "push")
-            self._after(plan)
+            moved += sum(1 for m in moves if m.action in _PUSHED)
+            self._after(after)
             if left == 0 or len(raws) < self.batch_size:
                 break
         return moved
+
+    def plan_batch(self, member: str, raws: list[bytes]) -> tuple[list[Move], list[Planned]]:
+        """Plan a batch: the moves, and the items whose after hooks run once it commits.
+
+        The common item, canonical and of a class with nothing to run here,
+        takes a short path: one decode (which also rejects bad JSON: such an
+        item goes to ``plan``) and a look at its tail; its payload is cut
+        from its bytes inside the script. Every other item goes to ``plan``.
+        """
+        moves: list[Move] = []
+        after: list[Planned] = []
+        specs, suffixes = self._specs, self._suffixes
+        for raw in raws:
+            try:
+                item = _fast_loads(raw)
+            except ValueError:
+                item = None
+            if type(item) is dict and len(item) == 3:
+                name, queue = item.get("class"), item.get("queue")
+                if type(name) is str and name and type(queue) is str and type(item.get("args")) is list:
+                    spec = specs[name] if name in specs else self.resolve(name)
+                    if spec is None or spec.target is None:
+                        suffix = suffixes.get(queue)
+                        if suffix is None:
+                            suffix = suffixes[queue] = queue_suffix(queue)
+                        if raw.endswith(suffix) and raw.startswith(b'{"class":') and list(item) == _MEMBERS:
+                            moves.append(Move(raw, "trim", queue))
+                            continue
+            p = self.plan(member, raw)
+            moves.append(p.move)
+            if p.spec is not None:
+                after.append(p)
+        return moves, after
 
     def move_one(self, member: str) -> bool:
         """Move only the first item of one second ("queue now"); False if empty."""
@@ -95,7 +135,7 @@ class Mover:
             raws = self.store.bucket_head(member, 1)
             plan = [self.plan(member, raw) for raw in raws]
             if self.store.move_batch(member, [p.move for p in plan]) >= 0:
-                self._after(plan)
+                self._after([p for p in plan if p.spec is not None])
                 return bool(plan)
 
     def plan(self, member: str, raw: bytes) -> Planned:
@@ -118,25 +158,25 @@ class Mover:
         if queue is None:
             return self._fail(member, raw, item, f"has no queue and class {name} declares none")
         if spec is None or spec.target is None:
-            return Planned(Move(raw, "push", queue, self._payload(raw, item, queue, name, args)))
+            return Planned(self._push(raw, item, queue, name, args))
         try:
             return self._plan_known(raw, spec, queue, args)
         except Exception as exc:  # noqa: BLE001 - a hook's error sets the item aside
             return self._fail(member, raw, item, f"hook raised {type(exc).__name__}: {exc}")
 
-    def _payload(self, raw: bytes, item: dict[str, Any], queue: str, name: str, args: list[Any]) -> bytes:
-        """Return the core payload: the item's own bytes less its queue when it is canonical.
+    def _push(self, raw: bytes, item: dict[str, Any], queue: str, name: str, args: list[Any]) -> Move:
+        """Push the item's own bytes less its queue when it is canonical (a ``trim``).
 
         Keeping the producer's bytes for class and args is what Ruby's
         mover writes too; anything unusual is re-encoded.
         """
         suffix = self._suffixes.get(queue)
         if suffix is None:
-            suffix = self._suffixes[queue] = b',"queue":' + dumps(queue) + b"}"
+            suffix = self._suffixes[queue] = queue_suffix(queue)
         if len(item) == 3 and raw.endswith(suffix) and raw.startswith(b'{"class":') and \
                 type(item["args"]) is list and list(item) == _MEMBERS:
-            return raw[: len(raw) - len(suffix)] + b"}"
-        return encode_payload(name, args)
+            return Move(raw, "trim", queue)
+        return Move(raw, "push", queue, encode_payload(name, args))
 
     def resolve(self, name: str) -> JobSpec | None:
         """Return the job a name resolves to here (None: not defined here), cached per pass."""

@@ -6,18 +6,25 @@ them; the batch move and the master lock are Lua scripts in ``lua/``
 """
 from __future__ import annotations
 
+import struct
 from importlib import resources
 from typing import Any, Iterator, Sequence
 
 import redis
 from redis.commands.core import Script
 
+from .._compat import dumps
 from ..store import text
 from . import commands
 from .keys import SchedulerKeys
 
 
-PUSH_CHUNK = 1000  # values per RPUSH inside the script (Lua's unpack has a stack limit)
+MAX_GROUPS = 32767  # queues one batch may push to: an op is 2 bytes (see lua/move_batch.lua)
+
+
+def queue_suffix(queue: str) -> bytes:
+    """Return the canonical item's tail naming ``queue``: ``,"queue":<JSON string>}``."""
+    return b',"queue":' + dumps(queue) + b"}"
 
 
 def _load(name: str) -> str:
@@ -31,7 +38,7 @@ class Move:
 
     def __init__(self, raw: bytes, action: str, queue: str = "", data: bytes = b""):
         self.raw = raw
-        self.action = action  # push | fail | drop
+        self.action = action  # push | trim (push the item less its queue member) | fail | drop
         self.queue = queue
         self.data = data  # the core payload (push) or the failure record (fail)
 
@@ -178,26 +185,43 @@ class SchedulerStore:
     def move_batch(self, member: str, moves: Sequence[Move]) -> int:
         """Run ``lua/move_batch.lua``; return items left, or -1 if the bucket changed.
 
+        The items go as their lengths and one concatenation (for the head
+        check), the fates as two bytes each; a ``trim`` item's payload is
+        cut from the item inside the script, so its bytes travel once.
         Pushes are grouped by queue (one SADD and one RPUSH per queue and
-        chunk of ``PUSH_CHUNK``), keeping bucket order within each queue.
+        thousand payloads), keeping bucket order within each queue.
         """
         k = self.keys
-        groups: dict[str, list[bytes]] = {}
-        failed: list[bytes] = []
+        groups: dict[str, int] = {}
+        ops: list[int] = []
+        data: list[bytes] = []
         for m in moves:
-            if m.action == "push":
-                groups.setdefault(m.queue, []).append(m.data)
-            elif m.action == "fail":
-                failed.append(m.data)
-        chunks = [(q, p[i:i + PUSH_CHUNK]) for q, p in groups.items() for i in range(0, len(p), PUSH_CHUNK)]
+            action = m.action
+            if action == "trim" or action == "push":
+                j = groups.get(m.queue)
+                if j is None:
+                    j = groups[m.queue] = len(groups) + 1
+                if action == "trim":
+                    ops.append(2 * j + 1)
+                else:
+                    ops.append(2 * j)
+                    data.append(m.data)
+            elif action == "fail":
+                ops.append(1)
+                data.append(m.data)
+            else:
+                ops.append(0)
+        if len(groups) > MAX_GROUPS:
+            raise ValueError(f"a batch may push to at most {MAX_GROUPS} queues")
+        raws = [m.raw for m in moves]
         keys: list[Any] = [k.bucket(member), k.schedule, k.queues, k.failed]
-        keys += [k.timestamps(m.raw) for m in moves]
-        keys += [k.queue(q) for q, _ in chunks]
-        args: list[Any] = [member, k.bucket_name(member), len(moves), len(chunks)]
-        args += [m.raw for m in moves]
-        for q, payloads in chunks:
-            args += [q, len(payloads), *payloads]
-        args += [len(failed), *failed]
+        keys += [k.queue(q) for q in groups]
+        args: list[Any] = [member, k.bucket_name(member), k.timestamps(b""), len(moves), len(groups),
+                           ",".join(map(str, map(len, raws))), b"".join(raws),
+                           struct.pack(f">{len(ops)}H", *ops)]
+        args += groups
+        args += [len(queue_suffix(q)) for q in groups]
+        args += data
         return int(self._move(keys=keys, args=args))
 
     def set_aside_member(self, member: str, record: bytes) -> None:
