@@ -18,7 +18,7 @@ from typing import Any, Callable
 import redis
 
 from .._accel import encode_payload
-from .._compat import dumps, loads
+from .._compat import loads
 from ..client import Resque
 from ..errors import JobNotAllowed
 from ..failure.base import build_record
@@ -26,14 +26,13 @@ from ..job import run_hooks
 from ..registry import JobSpec
 from .delayed import splat_args, hooks, store_of
 from .errors import DelayedItemError
-from .store import MAX_GROUPS, Move, queue_suffix
+from .store import MAX_GROUPS, Batch, Move, queue_suffix
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 100  # Ruby's DELAYED_REQUEUE_BATCH_SIZE default
 MAX_BATCH = MAX_GROUPS  # a batch's ops are 2 bytes each (lua/move_batch.lua); caps Redis time per step
-_MEMBERS = ["class", "args", "queue"]
-_PUSHED = ("push", "trim")
+_MEMBERS = ("class", "args", "queue")
 _fast_loads: Callable[[bytes], Any] = loads
 try:
     from orjson import loads as _fast_loads  # big integers come back as floats: fine, only types are read
@@ -63,11 +62,13 @@ class Mover:
         self.should_stop = should_stop
         self._specs: dict[str, JobSpec | None] = {}
         self._suffixes: dict[str, bytes] = {}
+        self._plain: dict[str, bool] = {}  # class name -> nothing runs here for it (cached per pass)
 
     def handle_delayed_items(self, at: float | None = None) -> int:
         """Move every item due at ``at`` (default: now, re-read per second); return how many."""
         moved = 0
         self._specs = {}
+        self._plain = {}
         while not self.should_stop():
             bound = int(time.time() if at is None else at)
             member = self.store.next_due(bound)
@@ -85,28 +86,29 @@ class Mover:
             except redis.exceptions.ResponseError as exc:  # WRONGTYPE: not a list
                 self._set_aside_member(member, exc)
                 return moved
-            moves, after = self.plan_batch(member, raws)
-            left = self.store.move_batch(member, moves)
+            batch, after = self.plan_batch(member, raws)
+            left = self.store.move_batch(member, batch)
             if left < 0:
                 logger.debug("delayed second %s changed during the move; reading it again", member)
                 continue
-            moved += sum(1 for m in moves if m.action in _PUSHED)
+            moved += sum(1 for op in batch.ops if op >= 2)
             self._after(after)
             if left == 0 or len(raws) < self.batch_size:
                 break
         return moved
 
-    def plan_batch(self, member: str, raws: list[bytes]) -> tuple[list[Move], list[Planned]]:
-        """Plan a batch: the moves, and the items whose after hooks run once it commits.
+    def plan_batch(self, member: str, raws: list[bytes]) -> tuple[Batch, list[Planned]]:
+        """Plan a batch: what the script does, and the items whose after hooks run once it commits.
 
         The common item, canonical and of a class with nothing to run here,
         takes a short path: one decode (which also rejects bad JSON: such an
-        item goes to ``plan``) and a look at its tail; its payload is cut
+        item goes to ``plan``) and a look at its ends; its payload is cut
         from its bytes inside the script. Every other item goes to ``plan``.
         """
-        moves: list[Move] = []
+        batch = Batch()
         after: list[Planned] = []
-        specs, suffixes = self._specs, self._suffixes
+        plain, suffixes = self._plain, self._suffixes
+        trim = batch.trim
         for raw in raws:
             try:
                 item = _fast_loads(raw)
@@ -114,20 +116,23 @@ class Mover:
                 item = None
             if type(item) is dict and len(item) == 3:
                 name, queue = item.get("class"), item.get("queue")
-                if type(name) is str and name and type(queue) is str and type(item.get("args")) is list:
-                    spec = specs[name] if name in specs else self.resolve(name)
-                    if spec is None or spec.target is None:
-                        suffix = suffixes.get(queue)
-                        if suffix is None:
-                            suffix = suffixes[queue] = queue_suffix(queue)
-                        if raw.endswith(suffix) and raw.startswith(b'{"class":') and list(item) == _MEMBERS:
-                            moves.append(Move(raw, "trim", queue))
-                            continue
+                if type(queue) is str and type(name) is str and type(item.get("args")) is list:
+                    ok = plain.get(name)
+                    if ok is None:
+                        spec = self.resolve(name) if name else None
+                        ok = plain[name] = bool(name) and (spec is None or spec.target is None)
+                    suffix = suffixes.get(queue)
+                    if suffix is None:
+                        suffix = suffixes[queue] = queue_suffix(queue)
+                    if ok and raw.endswith(suffix) and raw.startswith(b'{"class":') and \
+                            tuple(item) == _MEMBERS:
+                        trim(raw, queue)
+                        continue
             p = self.plan(member, raw)
-            moves.append(p.move)
+            batch.add(p.move)
             if p.spec is not None:
                 after.append(p)
-        return moves, after
+        return batch, after
 
     def move_one(self, member: str) -> bool:
         """Move only the first item of one second ("queue now"); False if empty."""
@@ -174,7 +179,7 @@ class Mover:
         if suffix is None:
             suffix = self._suffixes[queue] = queue_suffix(queue)
         if len(item) == 3 and raw.endswith(suffix) and raw.startswith(b'{"class":') and \
-                type(item["args"]) is list and list(item) == _MEMBERS:
+                type(item["args"]) is list and tuple(item) == _MEMBERS:
             return Move(raw, "trim", queue)
         return Move(raw, "push", queue, encode_payload(name, args))
 

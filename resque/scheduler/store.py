@@ -7,6 +7,7 @@ them; the batch move and the master lock are Lua scripts in ``lua/``
 from __future__ import annotations
 
 import struct
+from itertools import chain
 from importlib import resources
 from typing import Any, Iterator, Sequence
 
@@ -41,6 +42,45 @@ class Move:
         self.action = action  # push | trim (push the item less its queue member) | fail | drop
         self.queue = queue
         self.data = data  # the core payload (push) or the failure record (fail)
+
+
+class Batch:
+    """One batch as the script takes it: items, a 2-byte op each, queues, data in order."""
+
+    __slots__ = ("raws", "ops", "queues", "data")
+
+    def __init__(self) -> None:
+        self.raws: list[bytes] = []
+        self.ops: list[int] = []
+        self.queues: dict[str, int] = {}  # queue -> group number, from 1
+        self.data: list[bytes] = []  # explicit payloads and failure records, in item order
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def group(self, queue: str) -> int:
+        j = self.queues.get(queue)
+        if j is None:
+            j = self.queues[queue] = len(self.queues) + 1
+        return j
+
+    def trim(self, raw: bytes, queue: str) -> None:
+        """Push the canonical item less its queue member (cut inside the script)."""
+        self.raws.append(raw)
+        self.ops.append(2 * self.group(queue) + 1)
+
+    def add(self, m: Move) -> None:
+        self.raws.append(m.raw)
+        if m.action == "trim":
+            self.ops.append(2 * self.group(m.queue) + 1)
+        elif m.action == "push":
+            self.ops.append(2 * self.group(m.queue))
+            self.data.append(m.data)
+        elif m.action == "fail":
+            self.ops.append(1)
+            self.data.append(m.data)
+        else:
+            self.ops.append(0)
 
 
 class SchedulerStore:
@@ -182,46 +222,37 @@ class SchedulerStore:
         """LRANGE 0 count-1 of a bucket (raises ResponseError if not a list)."""
         return list(self.redis.lrange(self.keys.bucket(member), 0, count - 1))
 
-    def move_batch(self, member: str, moves: Sequence[Move]) -> int:
+    def move_batch(self, member: str, moves: "Sequence[Move] | Batch") -> int:
         """Run ``lua/move_batch.lua``; return items left, or -1 if the bucket changed.
 
-        The items go as their lengths and one concatenation (for the head
-        check), the fates as two bytes each; a ``trim`` item's payload is
+        The items go as one concatenation and, per item, its fate (2 bytes)
+        and length (4 bytes), for the head check; a ``trim`` item's payload is
         cut from the item inside the script, so its bytes travel once.
         Pushes are grouped by queue (one SADD and one RPUSH per queue and
         thousand payloads), keeping bucket order within each queue.
         """
-        k = self.keys
-        groups: dict[str, int] = {}
-        ops: list[int] = []
-        data: list[bytes] = []
+        if isinstance(moves, Batch):
+            return self._commit(member, moves)
+        batch = Batch()
         for m in moves:
-            action = m.action
-            if action == "trim" or action == "push":
-                j = groups.get(m.queue)
-                if j is None:
-                    j = groups[m.queue] = len(groups) + 1
-                if action == "trim":
-                    ops.append(2 * j + 1)
-                else:
-                    ops.append(2 * j)
-                    data.append(m.data)
-            elif action == "fail":
-                ops.append(1)
-                data.append(m.data)
-            else:
-                ops.append(0)
-        if len(groups) > MAX_GROUPS:
+            batch.add(m)
+        return self._commit(member, batch)
+
+    def _commit(self, member: str, batch: Batch) -> int:
+        k = self.keys
+        queues = batch.queues
+        if len(queues) > MAX_GROUPS:
             raise ValueError(f"a batch may push to at most {MAX_GROUPS} queues")
-        raws = [m.raw for m in moves]
+        raws, ops = batch.raws, batch.ops
         keys: list[Any] = [k.bucket(member), k.schedule, k.queues, k.failed]
-        keys += [k.queue(q) for q in groups]
-        args: list[Any] = [member, k.bucket_name(member), k.timestamps(b""), len(moves), len(groups),
-                           ",".join(map(str, map(len, raws))), b"".join(raws),
-                           struct.pack(f">{len(ops)}H", *ops)]
-        args += groups
-        args += [len(queue_suffix(q)) for q in groups]
-        args += data
+        keys += [k.queue(q) for q in queues]
+        lengths = map(len, raws)
+        args: list[Any] = [member, k.bucket_name(member), k.timestamps(b""), len(raws), len(queues),
+                           b"".join(raws),
+                           struct.pack(">" + "HI" * len(raws), *chain.from_iterable(zip(ops, lengths)))]
+        args += queues
+        args += [len(queue_suffix(q)) for q in queues]
+        args += batch.data
         return int(self._move(keys=keys, args=args))
 
     def set_aside_member(self, member: str, record: bytes) -> None:

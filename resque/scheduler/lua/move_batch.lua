@@ -4,11 +4,12 @@
 -- KEYS[4+j] queue:<q of group j>, j = 1..g
 -- ARGV[1] the sorted-set member       ARGV[2] delayed:<ts> un-prefixed
 -- ARGV[3] the timestamps: key prefix  ARGV[4] n   ARGV[5] g
--- ARGV[6] the n items' byte lengths, comma-separated   ARGV[7] the n items concatenated
--- ARGV[8] one op per item, 2 bytes big-endian: 0 drop, 1 set aside (next data is the
---   failure record), 2j push the next data to group j, 2j+1 push the item itself less
---   its last cut_j bytes, closed with '}' (its "queue" member removed: no copy sent)
--- ARGV[8+j] queue name of group j   ARGV[8+g+j] cut_j   ARGV[9+2g...] data, in item order
+-- ARGV[6] the n items concatenated
+-- ARGV[7] 6 bytes per item, big-endian: its op (2 bytes), its length (4 bytes).
+--   Ops: 0 drop, 1 set aside (next data is the failure record), 2j push the next
+--   data to group j, 2j+1 push the item itself less its last cut_j bytes, closed
+--   with '}' (its "queue" member removed: no copy of it is sent)
+-- ARGV[7+j] queue name of group j   ARGV[7+g+j] cut_j   ARGV[8+2g...] data, in item order
 -- The batch moves only if the bucket still starts with exactly these n items
 -- (the check Ruby's WATCH makes: same lengths, same bytes); else nothing
 -- changes and -1 is returned. The timestamps:<item> keys are built here from
@@ -21,9 +22,12 @@ local head = {}
 if n > 0 then
   head = redis.call('LRANGE', KEYS[1], 0, n - 1)
   if #head ~= n then return -1 end
-  local lens = {}
-  for i = 1, n do lens[i] = #head[i] end
-  if table.concat(lens, ',') ~= ARGV[6] or table.concat(head) ~= ARGV[7] then return -1 end
+  local ops = ARGV[7]
+  for i = 1, n do
+    local _, _, a, b, c, d = string.byte(ops, 6 * i - 5, 6 * i)
+    if #head[i] ~= ((a * 256 + b) * 256 + c) * 256 + d then return -1 end
+  end
+  if table.concat(head) ~= ARGV[6] then return -1 end
   local prefix, name = ARGV[3], ARGV[2]
   for i = 1, n do
     redis.call('SREM', prefix .. head[i], name)
@@ -31,12 +35,12 @@ if n > 0 then
 end
 local out, sizes, cuts = {}, {}, {}
 for j = 1, g do
-  out[j], sizes[j], cuts[j] = {}, 0, tonumber(ARGV[8 + g + j])
+  out[j], sizes[j], cuts[j] = {}, 0, tonumber(ARGV[7 + g + j])
 end
 local failed, nfailed = {}, 0
-local ops, at = ARGV[8], 8 + 2 * g
+local ops, at = ARGV[7], 7 + 2 * g
 for i = 1, n do
-  local hi, lo = string.byte(ops, 2 * i - 1, 2 * i)
+  local hi, lo = string.byte(ops, 6 * i - 5, 6 * i - 4)
   local code = hi * 256 + lo
   if code == 1 then
     at = at + 1
@@ -56,7 +60,7 @@ for i = 1, n do
   end
 end
 for j = 1, g do
-  redis.call('SADD', KEYS[3], ARGV[8 + j])
+  redis.call('SADD', KEYS[3], ARGV[7 + j])
   for k = 1, sizes[j], 1000 do  -- unpack has a stack limit
     redis.call('RPUSH', KEYS[4 + j], unpack(out[j], k, math.min(k + 999, sizes[j])))
   end
