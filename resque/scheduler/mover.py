@@ -108,7 +108,8 @@ class Mover:
         batch = Batch()
         after: list[Planned] = []
         plain, suffixes = self._plain, self._suffixes
-        trim = batch.trim
+        codes: dict[str, int] = {}  # queue -> this batch's trim op for it
+        add_raw, add_op = batch.raws.append, batch.ops.append
         for raw in raws:
             try:
                 item = _fast_loads(raw)
@@ -126,7 +127,11 @@ class Mover:
                         suffix = suffixes[queue] = queue_suffix(queue)
                     if ok and raw.endswith(suffix) and raw.startswith(b'{"class":') and \
                             tuple(item) == _MEMBERS:
-                        trim(raw, queue)
+                        code = codes.get(queue)
+                        if code is None:
+                            code = codes[queue] = 2 * batch.group(queue) + 1
+                        add_raw(raw)
+                        add_op(code)
                         continue
             p = self.plan(member, raw)
             batch.add(p.move)

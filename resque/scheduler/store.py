@@ -64,11 +64,6 @@ class Batch:
             j = self.queues[queue] = len(self.queues) + 1
         return j
 
-    def trim(self, raw: bytes, queue: str) -> None:
-        """Push the canonical item less its queue member (cut inside the script)."""
-        self.raws.append(raw)
-        self.ops.append(2 * self.group(queue) + 1)
-
     def add(self, m: Move) -> None:
         self.raws.append(m.raw)
         if m.action == "trim":
