@@ -4,7 +4,8 @@
 
 Starts a private redis-server on a unix socket, fills the delayed queue
 with N items due over S seconds, and times one mover pass that moves them
-all (items/s, Redis round trips per item from the server's read counter),
+all (items/s, Redis round trips per item from the server's read counter,
+Redis CPU microseconds per item from its INFO),
 next to ``enqueue_many`` of the same N jobs (one pipelined round trip), for
 the default batch size and a larger one. Then runs ``resque scheduler``
 at its default interval with nothing to do and reports its CPU use.
@@ -43,24 +44,26 @@ def fill(client: Resque, n: int, seconds: int) -> None:
         store_of(client).delayed_push_many(entries[k:k + 5000])
 
 
-def cpu_now(client: Resque) -> float:
-    """Return CPU seconds used so far by this process plus the Redis server."""
+def redis_cpu(client: Resque) -> float:
+    """Return CPU seconds used so far by the Redis server."""
     info = client.redis.info("cpu")
-    return time.process_time() + float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def timed(client: Resque, n: int, run: Callable[[], Any]) -> tuple[float, float, float]:
-    """Return (items/s by the wall clock, items/s by CPU of client plus Redis, round trips/item)."""
+def timed(client: Resque, n: int, run: Callable[[], Any]) -> tuple[float, float, float, float]:
+    """Return (items/s by the wall clock, items/s by CPU of client plus Redis, round trips/item,
+    Redis CPU microseconds/item)."""
     reads0, _ = server_counters(client.redis)
-    c0, t0 = cpu_now(client), time.perf_counter()
+    r0, p0, t0 = redis_cpu(client), time.process_time(), time.perf_counter()
     run()
     elapsed = time.perf_counter() - t0
-    cpu = cpu_now(client) - c0
+    p1, r1 = time.process_time(), redis_cpu(client)
     reads1, _ = server_counters(client.redis)
-    return n / elapsed, n / cpu, (reads1 - reads0 - 2) / n  # minus the INFO reads
+    cpu = (p1 - p0) + (r1 - r0)
+    return n / elapsed, n / cpu, (reads1 - reads0 - 2) / n, (r1 - r0) / n * 1e6  # minus the INFO reads
 
 
-def move(client: Resque, n: int, seconds: int, batch: int) -> tuple[float, float, float]:
+def move(client: Resque, n: int, seconds: int, batch: int) -> tuple[float, float, float, float]:
     """Time one pass moving ``n`` due items."""
     client.redis.flushall()
     fill(client, n, seconds)
@@ -69,7 +72,7 @@ def move(client: Resque, n: int, seconds: int, batch: int) -> tuple[float, float
     return result
 
 
-def enqueue_many(client: Resque, n: int) -> tuple[float, float, float]:
+def enqueue_many(client: Resque, n: int) -> tuple[float, float, float, float]:
     """Time ``enqueue_many`` of ``n`` jobs."""
     client.redis.flushall()
     args = [[i] for i in range(n)]
@@ -110,17 +113,21 @@ def main() -> None:
     try:
         client = Resque(server.url, registry=Registry())
         n = opts.items
-        wall, by_cpu, trips = (max(x) for x in zip(*(enqueue_many(client, n) for _ in range(opts.repeat))))
+        runs = [enqueue_many(client, n) for _ in range(opts.repeat)]
+        wall, by_cpu, trips = (max(x) for x in list(zip(*runs))[:3])
+        rus = min(r[3] for r in runs)
         print(f"{'enqueue_many':<22}{n:>7} items {wall:>10,.0f}/s wall {by_cpu:>10,.0f}/s cpu  "
-              f"{trips:.4f} round trips/item")
+              f"{trips:.4f} round trips/item  {rus:.2f} us Redis CPU/item")
         base = by_cpu
         results = {}
         for batch in (100, 1000):
             runs = [move(client, n, opts.seconds, batch) for _ in range(opts.repeat)]
-            wall, rate, trips = (max(x) for x in zip(*runs))
+            wall, rate, trips = (max(x) for x in list(zip(*runs))[:3])
+            rus = min(r[3] for r in runs)
             results[batch] = rate
             print(f"{f'move, batch {batch}':<22}{n:>7} items {wall:>10,.0f}/s wall {rate:>10,.0f}/s cpu  "
-                  f"{trips:.4f} round trips/item  {rate / base:.2f}x enqueue_many (cpu)")
+                  f"{trips:.4f} round trips/item  {rus:.2f} us Redis CPU/item  "
+                  f"{rate / base:.2f}x enqueue_many (cpu)")
         cpu = idle_cpu(server.url, opts.idle)
         print(f"idle scheduler (interval 5s): {cpu:.3f}% of one core over {opts.idle:.0f}s")
         ratio = results[100] / base

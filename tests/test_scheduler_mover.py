@@ -7,7 +7,7 @@ import pytest
 
 from resque._compat import loads
 from resque.scheduler.delayed import item_bytes
-from resque.scheduler.mover import Mover, handle_delayed_items
+from resque.scheduler.mover import MAX_BATCH, Mover, handle_delayed_items
 from resque.scheduler.store import Move
 from tests import scheduler_jobs as jobs
 from tests.scheduler_jobs import c  # noqa: F401 - fixture
@@ -184,3 +184,90 @@ def test_moved_payload_is_what_either_encoder_writes(c, r, impl, args):  # type:
     r.zadd("resque:delayed_queue_schedule", {str(t): t})
     assert handle_delayed_items(c) == 1
     assert r.lrange("resque:queue:pyq", 0, -1) == [impl.encode_payload("Py::Job", args)]
+
+
+def test_a_mixed_batch_keeps_order_sets_bad_items_aside_and_runs_hooks(c, r, redis_server):  # type: ignore[no-untyped-def]
+    t = int(time.time()) - 5
+    items = [
+        b'{"class":"Py::Plain","args":[1],"queue":"pyq"}',  # canonical, nothing runs here: cut in the script
+        b"not json {",
+        b'{"class":"HookJob","args":[2],"queue":"hooks"}',  # hooks run
+        b'{"args":[3],"class":"Py::Plain","queue":"pyq"}',  # not canonical: re-encoded
+        b'{"class":"Py::Plain","args":[4],"queue":"pyq","id":"x"}',  # an extra member: re-encoded
+        b'{"class":"Py::Plain","args":[5],"queue":"other"}',
+        b"null",
+        b'{"class":"Py::Plain","args":[6],"queue":"pyq"}',
+    ]
+    r.rpush(f"resque:delayed:{t}", *items)
+    for item in items:
+        r.sadd(b"resque:timestamps:" + item, f"delayed:{t}")
+    r.zadd("resque:delayed_queue_schedule", {str(t): t})
+    Mover(c).store.move_batch("0", [])  # load the script first
+    jobs.CALLS.clear()
+    with Monitor(str(redis_server.socket)) as mon:
+        assert handle_delayed_items(c) == 6
+    assert r.lrange("resque:queue:pyq", 0, -1) == [
+        b'{"class":"Py::Plain","args":[1]}', b'{"class":"Py::Plain","args":[3]}',
+        b'{"class":"Py::Plain","args":[4]}', b'{"class":"Py::Plain","args":[6]}']
+    assert r.lrange("resque:queue:other", 0, -1) == [b'{"class":"Py::Plain","args":[5]}']
+    assert r.lrange("resque:queue:hooks", 0, -1) == [b'{"class":"HookJob","args":[2]}']
+    assert [n for n, _ in jobs.CALLS] == ["before_schedule", "before_schedule_zz", "before_delayed_enqueue",
+                                          "before_enqueue", "after_enqueue", "after_schedule"]
+    failures = _failures(r)
+    assert [f["payload"] for f in failures] == ["not json {", None]
+    assert sorted(r.smembers("resque:queues")) == [b"hooks", b"other", b"pyq"]
+    assert not r.keys("resque:timestamps:*") and not r.exists("resque:delayed_queue_schedule")
+    # the script received each item once (its SREM key is built inside), and no copy of a cut payload
+    [evalsha] = [w for w in mon.words() if w[0] == b"EVALSHA"]
+    sent = b"".join(evalsha)
+    for item in items[:1] + items[2:6] + items[7:]:  # a failure record quotes its item again
+        assert sent.count(item) == 1
+    assert b'{"class":"Py::Plain","args":[1]}' not in sent and b'{"class":"Py::Plain","args":[6]}' not in sent
+    lua = list(mon.words(lua=True))
+    assert [b"SREM", b"resque:timestamps:" + items[7], f"delayed:{t}".encode()] in lua
+
+
+def test_the_head_check_compares_item_boundaries_not_only_bytes(c, r):  # type: ignore[no-untyped-def]
+    t = int(time.time())
+    r.rpush(f"resque:delayed:{t}", b"a", b"bc")
+    mover = Mover(c)
+    assert mover.store.move_batch(str(t), [Move(b"ab", "drop"), Move(b"c", "drop")]) == -1
+    r.lset(f"resque:delayed:{t}", 1, b"bd")  # same lengths, other bytes
+    assert mover.store.move_batch(str(t), [Move(b"a", "drop"), Move(b"bc", "drop")]) == -1
+    assert r.lrange(f"resque:delayed:{t}", 0, -1) == [b"a", b"bd"]
+    assert mover.store.move_batch(str(t), [Move(b"a", "drop"), Move(b"bd", "drop")]) == 0
+
+
+def test_a_bucket_changed_between_read_and_move_is_read_again(c, r, monkeypatch):  # type: ignore[no-untyped-def]
+    t = int(time.time()) - 5
+    first = [item_bytes("Py::Plain", [i], "pyq") for i in range(3)]
+    r.rpush(f"resque:delayed:{t}", *first)
+    r.zadd("resque:delayed_queue_schedule", {str(t): t})
+    mover = Mover(c)
+    real, calls = mover.store.move_batch, []
+
+    def racing(member, batch):  # type: ignore[no-untyped-def]
+        if not calls:  # another client swaps the head item for one of the same length
+            r.lset(f"resque:delayed:{t}", 0, item_bytes("Py::Plain", [7], "pyq"))
+        calls.append(len(batch))
+        return real(member, batch)
+
+    monkeypatch.setattr(mover.store, "move_batch", racing)
+    assert mover.handle_delayed_items() == 3
+    assert calls == [3, 3]
+    assert [loads(x)["args"][0] for x in r.lrange("resque:queue:pyq", 0, -1)] == [7, 1, 2]
+
+
+def test_a_batch_over_many_queues_keeps_each_queues_order(c, r):  # type: ignore[no-untyped-def]
+    t = int(time.time()) - 5
+    items = [item_bytes("Py::Plain", [i], f"q{i % 7}") for i in range(250)]
+    r.rpush(f"resque:delayed:{t}", *items)
+    r.zadd("resque:delayed_queue_schedule", {str(t): t})
+    assert handle_delayed_items(c, batch_size=100) == 250
+    for q in range(7):
+        assert [loads(x)["args"][0] for x in r.lrange(f"resque:queue:q{q}", 0, -1)] == list(range(q, 250, 7))
+
+
+def test_a_huge_batch_size_is_capped(c):  # type: ignore[no-untyped-def]
+    assert Mover(c, batch_size=10**9).batch_size == MAX_BATCH
+    assert Mover(c, batch_size=0).batch_size == 1

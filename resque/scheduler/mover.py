@@ -18,7 +18,7 @@ from typing import Any, Callable
 import redis
 
 from .._accel import encode_payload
-from .._compat import dumps, loads
+from .._compat import loads
 from ..client import Resque
 from ..errors import JobNotAllowed
 from ..failure.base import build_record
@@ -26,12 +26,18 @@ from ..job import run_hooks
 from ..registry import JobSpec
 from .delayed import splat_args, hooks, store_of
 from .errors import DelayedItemError
-from .store import Move
+from .store import MAX_GROUPS, Batch, Move, queue_suffix
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH = 100
-_MEMBERS = ["class", "args", "queue"]
+DEFAULT_BATCH = 100  # Ruby's DELAYED_REQUEUE_BATCH_SIZE default
+MAX_BATCH = MAX_GROUPS  # a batch's ops are 2 bytes each (lua/move_batch.lua); caps Redis time per step
+_MEMBERS = ("class", "args", "queue")
+_fast_loads: Callable[[bytes], Any] = loads
+try:
+    from orjson import loads as _fast_loads  # big integers come back as floats: fine, only types are read
+except ImportError:  # pragma: no cover - the stdlib fallback
+    pass
 
 
 @dataclass
@@ -51,16 +57,18 @@ class Mover:
                  should_stop: Callable[[], bool] = lambda: False):
         self.client = client
         self.store = store_of(client)
-        self.batch_size = max(1, batch_size)
+        self.batch_size = min(max(1, batch_size), MAX_BATCH)
         self.worker = worker
         self.should_stop = should_stop
         self._specs: dict[str, JobSpec | None] = {}
         self._suffixes: dict[str, bytes] = {}
+        self._plain: dict[str, bool] = {}  # class name -> nothing runs here for it (cached per pass)
 
     def handle_delayed_items(self, at: float | None = None) -> int:
         """Move every item due at ``at`` (default: now, re-read per second); return how many."""
         moved = 0
         self._specs = {}
+        self._plain = {}
         while not self.should_stop():
             bound = int(time.time() if at is None else at)
             member = self.store.next_due(bound)
@@ -78,16 +86,58 @@ class Mover:
             except redis.exceptions.ResponseError as exc:  # WRONGTYPE: not a list
                 self._set_aside_member(member, exc)
                 return moved
-            plan = [self.plan(member, raw) for raw in raws]
-            left = self.store.move_batch(member, [p.move for p in plan])
+            batch, after = self.plan_batch(member, raws)
+            left = self.store.move_batch(member, batch)
             if left < 0:
                 logger.debug("delayed second %s changed during the move; reading it again", member)
                 continue
-            moved += sum(1 for p in plan if p.move.action == "push")
-            self._after(plan)
+            moved += sum(1 for op in batch.ops if op >= 2)
+            self._after(after)
             if left == 0 or len(raws) < self.batch_size:
                 break
         return moved
+
+    def plan_batch(self, member: str, raws: list[bytes]) -> tuple[Batch, list[Planned]]:
+        """Plan a batch: what the script does, and the items whose after hooks run once it commits.
+
+        The common item, canonical and of a class with nothing to run here,
+        takes a short path: one decode (which also rejects bad JSON: such an
+        item goes to ``plan``) and a look at its ends; its payload is cut
+        from its bytes inside the script. Every other item goes to ``plan``.
+        """
+        batch = Batch()
+        after: list[Planned] = []
+        plain, suffixes = self._plain, self._suffixes
+        codes: dict[str, int] = {}  # queue -> this batch's trim op for it
+        add_raw, add_op = batch.raws.append, batch.ops.append
+        for raw in raws:
+            try:
+                item = _fast_loads(raw)
+            except ValueError:
+                item = None
+            if type(item) is dict and len(item) == 3:
+                name, queue = item.get("class"), item.get("queue")
+                if type(queue) is str and type(name) is str and type(item.get("args")) is list:
+                    ok = plain.get(name)
+                    if ok is None:
+                        spec = self.resolve(name) if name else None
+                        ok = plain[name] = bool(name) and (spec is None or spec.target is None)
+                    suffix = suffixes.get(queue)
+                    if suffix is None:
+                        suffix = suffixes[queue] = queue_suffix(queue)
+                    if ok and raw.endswith(suffix) and raw.startswith(b'{"class":') and \
+                            tuple(item) == _MEMBERS:
+                        code = codes.get(queue)
+                        if code is None:
+                            code = codes[queue] = 2 * batch.group(queue) + 1
+                        add_raw(raw)
+                        add_op(code)
+                        continue
+            p = self.plan(member, raw)
+            batch.add(p.move)
+            if p.spec is not None:
+                after.append(p)
+        return batch, after
 
     def move_one(self, member: str) -> bool:
         """Move only the first item of one second ("queue now"); False if empty."""
@@ -95,7 +145,7 @@ class Mover:
             raws = self.store.bucket_head(member, 1)
             plan = [self.plan(member, raw) for raw in raws]
             if self.store.move_batch(member, [p.move for p in plan]) >= 0:
-                self._after(plan)
+                self._after([p for p in plan if p.spec is not None])
                 return bool(plan)
 
     def plan(self, member: str, raw: bytes) -> Planned:
@@ -118,25 +168,25 @@ class Mover:
         if queue is None:
             return self._fail(member, raw, item, f"has no queue and class {name} declares none")
         if spec is None or spec.target is None:
-            return Planned(Move(raw, "push", queue, self._payload(raw, item, queue, name, args)))
+            return Planned(self._push(raw, item, queue, name, args))
         try:
             return self._plan_known(raw, spec, queue, args)
         except Exception as exc:  # noqa: BLE001 - a hook's error sets the item aside
             return self._fail(member, raw, item, f"hook raised {type(exc).__name__}: {exc}")
 
-    def _payload(self, raw: bytes, item: dict[str, Any], queue: str, name: str, args: list[Any]) -> bytes:
-        """Return the core payload: the item's own bytes less its queue when it is canonical.
+    def _push(self, raw: bytes, item: dict[str, Any], queue: str, name: str, args: list[Any]) -> Move:
+        """Push the item's own bytes less its queue when it is canonical (a ``trim``).
 
         Keeping the producer's bytes for class and args is what Ruby's
         mover writes too; anything unusual is re-encoded.
         """
         suffix = self._suffixes.get(queue)
         if suffix is None:
-            suffix = self._suffixes[queue] = b',"queue":' + dumps(queue) + b"}"
+            suffix = self._suffixes[queue] = queue_suffix(queue)
         if len(item) == 3 and raw.endswith(suffix) and raw.startswith(b'{"class":') and \
-                type(item["args"]) is list and list(item) == _MEMBERS:
-            return raw[: len(raw) - len(suffix)] + b"}"
-        return encode_payload(name, args)
+                type(item["args"]) is list and tuple(item) == _MEMBERS:
+            return Move(raw, "trim", queue)
+        return Move(raw, "push", queue, encode_payload(name, args))
 
     def resolve(self, name: str) -> JobSpec | None:
         """Return the job a name resolves to here (None: not defined here), cached per pass."""

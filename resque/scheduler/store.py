@@ -1,23 +1,32 @@
 """Every Redis command of the scheduler plugin, on the keys of ``keys.py``.
 
 Command sequences follow resque-scheduler 5 where the reference gives
-them; the batch move and the master lock are Lua scripts in ``lua/``
-(every key through KEYS), so each is one atomic round trip.
+them; the batch move and the master lock are Lua scripts in ``lua/``, so each
+is one atomic round trip (every key through KEYS but the ``timestamps:``
+keys the move script names from the items it moves).
 """
 from __future__ import annotations
 
+import struct
+from itertools import chain
 from importlib import resources
 from typing import Any, Iterator, Sequence
 
 import redis
 from redis.commands.core import Script
 
+from .._compat import dumps
 from ..replies import text
 from . import commands
 from .keys import SchedulerKeys
 
 
-PUSH_CHUNK = 1000  # values per RPUSH inside the script (Lua's unpack has a stack limit)
+MAX_GROUPS = 32767  # queues one batch may push to: an op is 2 bytes (see lua/move_batch.lua)
+
+
+def queue_suffix(queue: str) -> bytes:
+    """Return the canonical item's tail naming ``queue``: ``,"queue":<JSON string>}``."""
+    return b',"queue":' + dumps(queue) + b"}"
 
 
 def _load(name: str) -> str:
@@ -31,9 +40,43 @@ class Move:
 
     def __init__(self, raw: bytes, action: str, queue: str = "", data: bytes = b""):
         self.raw = raw
-        self.action = action  # push | fail | drop
+        self.action = action  # push | trim (push the item less its queue member) | fail | drop
         self.queue = queue
         self.data = data  # the core payload (push) or the failure record (fail)
+
+
+class Batch:
+    """One batch as the script takes it: items, a 2-byte op each, queues, data in order."""
+
+    __slots__ = ("raws", "ops", "queues", "data")
+
+    def __init__(self) -> None:
+        self.raws: list[bytes] = []
+        self.ops: list[int] = []
+        self.queues: dict[str, int] = {}  # queue -> group number, from 1
+        self.data: list[bytes] = []  # explicit payloads and failure records, in item order
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def group(self, queue: str) -> int:
+        j = self.queues.get(queue)
+        if j is None:
+            j = self.queues[queue] = len(self.queues) + 1
+        return j
+
+    def add(self, m: Move) -> None:
+        self.raws.append(m.raw)
+        if m.action == "trim":
+            self.ops.append(2 * self.group(m.queue) + 1)
+        elif m.action == "push":
+            self.ops.append(2 * self.group(m.queue))
+            self.data.append(m.data)
+        elif m.action == "fail":
+            self.ops.append(1)
+            self.data.append(m.data)
+        else:
+            self.ops.append(0)
 
 
 class SchedulerStore:
@@ -175,29 +218,37 @@ class SchedulerStore:
         """LRANGE 0 count-1 of a bucket (raises ResponseError if not a list)."""
         return list(self.redis.lrange(self.keys.bucket(member), 0, count - 1))
 
-    def move_batch(self, member: str, moves: Sequence[Move]) -> int:
+    def move_batch(self, member: str, moves: "Sequence[Move] | Batch") -> int:
         """Run ``lua/move_batch.lua``; return items left, or -1 if the bucket changed.
 
+        The items go as one concatenation and, per item, its fate (2 bytes)
+        and length (4 bytes), for the head check; a ``trim`` item's payload is
+        cut from the item inside the script, so its bytes travel once.
         Pushes are grouped by queue (one SADD and one RPUSH per queue and
-        chunk of ``PUSH_CHUNK``), keeping bucket order within each queue.
+        thousand payloads), keeping bucket order within each queue.
         """
-        k = self.keys
-        groups: dict[str, list[bytes]] = {}
-        failed: list[bytes] = []
+        if isinstance(moves, Batch):
+            return self._commit(member, moves)
+        batch = Batch()
         for m in moves:
-            if m.action == "push":
-                groups.setdefault(m.queue, []).append(m.data)
-            elif m.action == "fail":
-                failed.append(m.data)
-        chunks = [(q, p[i:i + PUSH_CHUNK]) for q, p in groups.items() for i in range(0, len(p), PUSH_CHUNK)]
+            batch.add(m)
+        return self._commit(member, batch)
+
+    def _commit(self, member: str, batch: Batch) -> int:
+        k = self.keys
+        queues = batch.queues
+        if len(queues) > MAX_GROUPS:
+            raise ValueError(f"a batch may push to at most {MAX_GROUPS} queues")
+        raws, ops = batch.raws, batch.ops
         keys: list[Any] = [k.bucket(member), k.schedule, k.queues, k.failed]
-        keys += [k.timestamps(m.raw) for m in moves]
-        keys += [k.queue(q) for q, _ in chunks]
-        args: list[Any] = [member, k.bucket_name(member), len(moves), len(chunks)]
-        args += [m.raw for m in moves]
-        for q, payloads in chunks:
-            args += [q, len(payloads), *payloads]
-        args += [len(failed), *failed]
+        keys += [k.queue(q) for q in queues]
+        lengths = map(len, raws)
+        args: list[Any] = [member, k.bucket_name(member), k.timestamps(b""), len(raws), len(queues),
+                           b"".join(raws),
+                           struct.pack(">" + "HI" * len(raws), *chain.from_iterable(zip(ops, lengths)))]
+        args += queues
+        args += [len(queue_suffix(q)) for q in queues]
+        args += batch.data
         return int(self._move(keys=keys, args=args))
 
     def set_aside_member(self, member: str, record: bytes) -> None:
