@@ -1,6 +1,8 @@
 """Turn a URL, a Ruby-style ``host:port:db/namespace`` or a client into a connection."""
 from __future__ import annotations
 
+import functools
+
 import os
 import re
 import sys
@@ -45,12 +47,28 @@ class Connection:
     embedded: bool = False
 
 
+@functools.lru_cache(maxsize=None)
+def driver_info() -> dict[str, Any]:
+    """redis-py's client name and version for CLIENT SETINFO, resolved once per process.
+
+    redis-py 7+ otherwise reads its own package metadata (``importlib.metadata``,
+    about a millisecond, more on a cold disk) for every new connection, which
+    a forked job that connects pays each time.
+    """
+    try:
+        from redis.driver_info import resolve_driver_info
+    except ImportError:  # redis-py < 7 resolves its version once, at import
+        return {}
+    return {"driver_info": resolve_driver_info()}
+
+
 def _client_options(tcp: bool = True, factory: Any = redis.Redis) -> dict[str, Any]:
     retry = AsyncRetry if issubclass(factory, redis.asyncio.Redis) else Retry
     opts: dict[str, Any] = {
         "retry": retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
         "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         "health_check_interval": 30,
+        **driver_info(),
     }
     if tcp:
         opts["socket_keepalive"] = True

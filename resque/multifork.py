@@ -34,6 +34,7 @@ from typing import Any
 
 from . import _accel
 from ._compat import SIG_IGN
+from .connection import driver_info
 from .job import Job
 from .keys import run_at
 from .record import held_job
@@ -208,17 +209,11 @@ class MultiFork:
 
 
 def pin_driver_info(pool: Any) -> None:
-    """Resolve redis-py's client name and version once, in the parent.
+    """Give a pool made outside ``connection.connect`` redis-py's driver info, resolved once.
 
-    redis-py 7+ reads its own package metadata (``importlib.metadata``,
-    about 8 ms) for every new connection's CLIENT SETINFO. A child makes
-    new connections on every fork; resolved here, they cost nothing.
+    A child makes new connections on every fork; see ``connection.driver_info``.
     """
     kwargs = getattr(pool, "connection_kwargs", None)
     if not isinstance(kwargs, dict) or {"driver_info", "lib_name", "lib_version"} & kwargs.keys():
         return
-    try:
-        from redis.driver_info import resolve_driver_info
-    except ImportError:  # redis-py < 7 resolves its version once, at import
-        return
-    kwargs["driver_info"] = resolve_driver_info()
+    kwargs.update(driver_info())

@@ -49,3 +49,21 @@ def test_unix_url(redis_url, r):
     c = Resque(redis_url, registry=Registry())
     c.enqueue_to("q", "A")
     assert r.llen("resque:queue:q") == 1
+
+
+def test_new_connections_reuse_redis_pys_driver_info_resolved_once(redis_url, monkeypatch):
+    """redis-py reads its package metadata per connection unless given driver info."""
+    import redis.utils
+
+    calls = []
+    real = redis.utils.get_lib_version
+    monkeypatch.setattr(redis.utils, "get_lib_version", lambda: calls.append(1) or real())
+    client = connect(redis_url).redis
+    client.connection_pool.disconnect()
+    for _ in range(3):
+        conn = client.connection_pool.make_connection()
+        conn.connect()
+        conn.disconnect()
+    assert client.ping() and calls == []
+    redis.Redis.from_url(redis_url).connection_pool.make_connection()
+    assert calls  # what a plain client pays per connection
