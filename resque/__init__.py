@@ -21,14 +21,6 @@ from .registry import Registry, default_registry
 # Load the submodules named like the functions below first: a later first
 # import of them would rebind resque.queues and resque.workers to the modules.
 from . import queues as _queues_module, workers as _workers_module  # noqa: F401
-# Delayed and recurring jobs (resque-scheduler's API); attaches client and job methods.
-from .scheduler.api import (
-    count_all_scheduled_jobs, delayed_queue_peek, delayed_queue_schedule_size,
-    delayed_timestamp_peek, delayed_timestamp_size, enqueue_at, enqueue_at_with_queue,
-    enqueue_delayed_selection, enqueue_in, enqueue_in_with_queue, fetch_schedule,
-    find_delayed_selection, next_delayed_timestamp, remove_delayed, remove_delayed_selection,
-    remove_schedule, reset_delayed_queue, set_schedule,
-)
 
 __all__ = [
     "ConfigurationError", "DirtyExit", "DontPerform", "Job", "JobArgumentError", "JobNotAllowed",
@@ -37,13 +29,23 @@ __all__ = [
     "create_failure", "default_registry", "dequeue", "enqueue", "enqueue_many", "enqueue_to", "get_client",
     "implementation", "info", "job", "peek", "queues", "remove_queue", "reserve", "set_client",
     "size", "workers", "working",
-    # delayed and recurring jobs
-    "count_all_scheduled_jobs", "delayed_queue_peek", "delayed_queue_schedule_size",
-    "delayed_timestamp_peek", "delayed_timestamp_size", "enqueue_at", "enqueue_at_with_queue",
-    "enqueue_delayed_selection", "enqueue_in", "enqueue_in_with_queue", "fetch_schedule",
-    "find_delayed_selection", "next_delayed_timestamp", "remove_delayed", "remove_delayed_selection",
-    "remove_schedule", "reset_delayed_queue", "set_schedule",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Functions plugins add to the package (``resque.api`` entry points).
+
+    The scheduler adds ``enqueue_at``, ``enqueue_in``, ``remove_delayed``...
+    as resque-scheduler extends Ruby's ``Resque``; the core names no plugin.
+    """
+    from .extensions import api_modules
+
+    for module in api_modules():
+        if name in getattr(module, "__all__", ()):
+            value = getattr(module, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module 'resque' has no attribute {name!r}")
 
 
 def implementation() -> str:

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import redis
 
+from . import extensions
 from ._accel import decode_payload, encode_payload
 from ._compat import dumps, loads
 from .connection import Connection, connect, redact, replica_wait
@@ -108,6 +109,13 @@ class Resque:
     def redis_id(self) -> str:
         """A display string for the server and namespace (no password)."""
         return f"{redact(self.connection.description)}/{self.namespace}"
+
+    def __getattr__(self, name: str) -> Any:
+        # Methods plugins add (resque.api entry points) attach on first use.
+        if name.startswith("_") or extensions.api_loaded():
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        extensions.api_modules()
+        return getattr(self, name)
 
     def __repr__(self) -> str:
         return f"Resque Client connected to {self.redis_id}"
@@ -430,6 +438,7 @@ def job(queue: str | None = None, name: str | None = None,
             spec.options[key] = plugin
             plugin.attach(spec)
         if not inspect.isclass(target):
+            extensions.api_modules()  # plugins' job methods (resque.api), loaded once
             for method, maker in _JOB_METHODS.items():
                 setattr(target, method, maker(target))
         return target

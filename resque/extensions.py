@@ -10,7 +10,12 @@ adds in the ``[project.entry-points]`` table of its distribution:
   and returning a failure backend, chosen by ``FAILURE_BACKEND=<name>``;
 - ``resque.failed_columns``: a callable taking the client and a list of
   failures and returning one text per failure, shown by
-  ``resque failed list`` in a column named after the entry point.
+  ``resque failed list`` in a column named after the entry point;
+- ``resque.api``: a module whose import gives ``Resque`` and ``@resque.job``
+  functions its methods (``client.add_client_methods``/``add_job_methods``)
+  and whose ``__all__`` names become functions of the ``resque`` package,
+  as Ruby's plugins extend ``Resque``. These load on first use: the first
+  such attribute looked up, or the first function decorated with ``@job``.
 """
 from __future__ import annotations
 
@@ -24,6 +29,9 @@ COMMANDS = "resque.commands"
 WEB = "resque.web"
 FAILURE_BACKENDS = "resque.failure_backends"
 FAILED_COLUMNS = "resque.failed_columns"
+API = "resque.api"
+
+_api: list[Any] | None = None
 
 
 def load(group: str, found: Iterable[EntryPoint] | None = None) -> list[tuple[str, Any]]:
@@ -41,3 +49,17 @@ def load(group: str, found: Iterable[EntryPoint] | None = None) -> list[tuple[st
             logger.warning("Plugin %s (%s) failed to load: %s: %s",
                            point.name, point.value, type(exc).__name__, exc)
     return loaded
+
+
+def api_modules() -> list[Any]:
+    """Import the ``resque.api`` plugins (once per process); return their modules."""
+    global _api
+    if _api is None:
+        _api = []  # first: a plugin that looks up resque attributes while loading sees no loop
+        _api.extend(module for _, module in load(API))
+    return _api
+
+
+def api_loaded() -> bool:
+    """Tell whether the ``resque.api`` plugins were imported already."""
+    return _api is not None

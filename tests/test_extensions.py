@@ -93,3 +93,45 @@ def test_plugins_add_client_methods_and_methods_of_decorated_jobs(client):
         del Resque.pending_twice  # type: ignore[attr-defined]
         from resque import client as client_module
         client_module._JOB_METHODS.pop("enqueue_twice")
+
+
+PLUGINS = ("aio", "contrib", "plugins", "pool", "scheduler", "testing")
+
+
+def test_the_core_names_no_plugin_package():
+    """The core (resque/*.py, failure/, web/, cli/) imports no plugin; entry points find them."""
+    import ast
+    from pathlib import Path
+
+    root = Path(resque.__file__).parent
+    core = [*root.glob("*.py"), *(p for d in ("failure", "web", "cli") for p in (root / d).rglob("*.py"))]
+    found = []
+    for path in core:
+        depth = len(path.relative_to(root).parts) - 1  # how many dots reach the package
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] if node.level in (0, depth + 1) else []
+                if node.level == 0:
+                    names = [(node.module or "").removeprefix("resque.")]
+                names += [f"{node.module}.{a.name}" if node.module else a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name.removeprefix("resque.") for a in node.names if a.name.startswith("resque.")]
+            else:
+                continue
+            if any(n.split(".")[0] in PLUGINS for n in names):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert len(core) > 40 and found == []
+
+
+def test_package_functions_and_client_methods_of_plugins_load_on_first_use(redis_url):
+    import subprocess
+    import sys
+
+    code = ("import sys, resque\n"
+            "before = 'resque.scheduler.api' in sys.modules\n"
+            "c = resque.Resque(sys.argv[1])\n"
+            "c.enqueue_in_with_queue('later', 60, 'Later', 1)\n"
+            "print(before, 'resque.scheduler.api' in sys.modules, resque.delayed_queue_schedule_size is not None,"
+            " c.delayed_queue_schedule_size())\n")
+    out = subprocess.run([sys.executable, "-c", code, redis_url], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True", "1"]

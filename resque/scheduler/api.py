@@ -1,9 +1,11 @@
 """The scheduler's public functions, on the default client and as methods.
 
-Importing this module (``import resque`` does) attaches the delayed-queue
-and dynamic-schedule functions to ``Resque`` and to ``@resque.job``
-functions, as Ruby's ``Resque.extend``; it does no I/O and imports no
-YAML or cron parser.
+The ``resque.api`` entry point names this module: the core imports it on
+first use (``resque.enqueue_at``, ``client.enqueue_in``, the first
+``@resque.job`` function), and importing it attaches the delayed-queue and
+dynamic-schedule functions to ``Resque`` and to ``@resque.job`` functions,
+as Ruby's ``Resque.extend``; its ``__all__`` become functions of
+``resque``. It does no I/O and imports no YAML or cron parser.
 """
 from __future__ import annotations
 
@@ -14,6 +16,14 @@ from . import delayed as d
 from . import schedule as s
 
 Selector = d.Selector
+
+__all__ = [
+    "count_all_scheduled_jobs", "delayed_queue_peek", "delayed_queue_schedule_size",
+    "delayed_timestamp_peek", "delayed_timestamp_size", "enqueue_at", "enqueue_at_with_queue",
+    "enqueue_delayed_selection", "enqueue_in", "enqueue_in_with_queue", "fetch_schedule",
+    "find_delayed_selection", "next_delayed_timestamp", "remove_delayed", "remove_delayed_selection",
+    "remove_schedule", "reset_delayed_queue", "set_schedule",
+]
 
 add_client_methods(
     enqueue_at=d.enqueue_at, enqueue_in=d.enqueue_in,
