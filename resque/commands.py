@@ -14,11 +14,11 @@ from .keys import Keys
 
 Command = tuple[Any, ...]
 
-_pack: Any
+hiredis_pack: Any
 try:
-    from hiredis import pack_command as _pack
+    from hiredis import pack_command as hiredis_pack
 except ImportError:  # pragma: no cover - redis-py packs in Python instead
-    _pack = None
+    hiredis_pack = None
 _MULTI, _EXEC = b"*1\r\n$5\r\nMULTI\r\n", b"*1\r\n$4\r\nEXEC\r\n"
 
 
@@ -27,18 +27,10 @@ def script_source(name: str) -> str:
     return resources.files("resque").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
-def pack_command(conn: Any, command: Command) -> list[bytes]:
-    """Pack one command for ``send_packed_command`` (hiredis when it is there)."""
-    if _pack is not None:
-        return [_pack(command)]
-    packed: list[bytes] = conn.pack_command(*command)
-    return packed
-
-
 def pack_transaction(conn: Any, commands: Sequence[Command], after: Sequence[Command] = ()) -> list[bytes]:
     """Pack ``MULTI``, ``commands``, ``EXEC`` (then ``after``) for one write on ``conn``."""
-    if _pack is not None:
-        return [b"".join([_MULTI, *map(_pack, commands), _EXEC, *map(_pack, after)])]
+    if hiredis_pack is not None:
+        return [b"".join([_MULTI, *map(hiredis_pack, commands), _EXEC, *map(hiredis_pack, after)])]
     packed: list[bytes] = conn.pack_commands([("MULTI",), *commands, ("EXEC",), *after])
     return packed
 

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import redis
 from redis.commands.core import Script
 
-from .commands import pack_command
+from .commands import hiredis_pack
 
 Reply = Any
 
@@ -37,7 +37,7 @@ class HotCycle:
         if conn is None:
             conn = self._conn = self._pool.get_connection()
         command = ("EVALSHA", self._script.sha, len(keys), *keys, *args)
-        packed = pack_command(conn, command)
+        packed = [hiredis_pack(command)] if hiredis_pack is not None else conn.pack_command(*command)
         try:
             try:
                 conn.send_packed_command(packed, False)

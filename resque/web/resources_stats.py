@@ -43,14 +43,14 @@ class StatsRedis(Page):
 
 
 def seconds(value: float) -> str:
-    """Write a duration briefly: ``850 µs``, ``12.5 ms``, ``3.20 s``, ``4m 10s``."""
+    """Write a duration briefly: ``850 µs``, ``12.5 ms``, ``3.20 s``, then as ``views.age``."""
     if value < 0.001:
         return f"{value * 1e6:.0f} µs"
     if value < 1:
         return f"{value * 1000:.1f} ms"
     if value < 120:
         return f"{value:.2f} s"
-    return f"{int(value // 60)}m {int(value % 60)}s"
+    return views.age(value) or ""
 
 
 def timing_row(t: ClassTiming) -> dict[str, Any]:
